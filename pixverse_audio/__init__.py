@@ -1,0 +1,139 @@
+"""pixverse_audio: an async client for useapi.net's PixVerse v2 music and speech API.
+
+Works on asyncio and trio (through anyio)::
+
+    from pixverse_audio import AsyncClient
+
+    async with AsyncClient() as client:  # token from $USEAPI_TOKEN
+        job = await client.music.create("upbeat synthwave with a female vocal")
+        track = await client.music.get(job.audio_id)
+
+Every public name is listed in ``__all__``; everything else is private and may
+change in any release. The exception hierarchy is drawn in
+`pixverse_audio.PixverseAudioError`'s module documentation (``_errors``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._client import AsyncClient
+from ._errors import (
+    AccountError,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    BusyError,
+    ConfigurationError,
+    GenerationFailedError,
+    InsufficientCreditsError,
+    ModerationError,
+    NotFoundError,
+    OutcomeUnknownError,
+    PaymentRequiredError,
+    PixverseAudioError,
+    ResponseFormatError,
+    ServerError,
+    SubscriptionExpiredError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from ._models import (
+    Account,
+    AccountAvailability,
+    AudioStatus,
+    Availability,
+    CreditFormula,
+    Job,
+    MinimaxSong,
+    MinimaxStatus,
+    Page,
+    ProviderGroup,
+    ScheduledJob,
+    SpeechClip,
+    SpeechModel,
+    SpeechModels,
+    Track,
+    UploadedFile,
+    Voice,
+)
+from ._resources import (
+    AccountsAPI,
+    FilesAPI,
+    MinimaxAPI,
+    MinimaxMusicAPI,
+    MusicAPI,
+    SchedulerAPI,
+    SpeechAPI,
+)
+from ._retry import RetryPolicy
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "Account",
+    "AccountAvailability",
+    "AccountError",
+    "AccountsAPI",
+    "AsyncClient",
+    "AudioStatus",
+    "AuthenticationError",
+    "Availability",
+    "BadRequestError",
+    "BusyError",
+    "ConfigurationError",
+    "CreditFormula",
+    "FilesAPI",
+    "GenerationFailedError",
+    "InsufficientCreditsError",
+    "Job",
+    "MinimaxAPI",
+    "MinimaxMusicAPI",
+    "MinimaxSong",
+    "MinimaxStatus",
+    "ModerationError",
+    "MusicAPI",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "Page",
+    "PaymentRequiredError",
+    "PixverseAudioError",
+    "ProviderGroup",
+    "ResponseFormatError",
+    "RetryPolicy",
+    "ScheduledJob",
+    "SchedulerAPI",
+    "ServerError",
+    "SpeechAPI",
+    "SpeechClip",
+    "SpeechModel",
+    "SpeechModels",
+    "SubscriptionExpiredError",
+    "Track",
+    "UploadedFile",
+    "ValidationError",
+    "Voice",
+    "WaitTimeoutError",
+]
+
+
+def _set_public_module() -> None:
+    # Reprs and docs say pixverse_audio.Track, not pixverse_audio._models.Track.
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type):
+            obj.__module__ = __name__
+
+
+_set_public_module()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("pixverse-audio")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

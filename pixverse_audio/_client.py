@@ -1,0 +1,355 @@
+"""`AsyncClient`: owns one ``httpx.AsyncClient`` and the single `_send`.
+
+`_send` is the only place that touches the network for API calls: it applies
+the token, timeouts, the retry policy and the mapping of transport failures to
+library errors. Everything it sends comes from a `pixverse_audio._sansio.Call`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Final, TypeVar
+
+import anyio
+import anyio.to_thread
+import httpx
+
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    OutcomeUnknownError,
+    ResponseFormatError,
+    ServerError,
+)
+from ._logging import logger
+from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, MusicAPI, SchedulerAPI, SpeechAPI
+from ._retry import NEVER_SENT, Failure, RetryPolicy, failure_of_status
+from ._sansio import Call, CallKind, Reply, encode_multipart, raise_for_status
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL: Final = "https://api.useapi.net"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
+TOKEN_ENV: Final = "USEAPI_TOKEN"  # noqa: S105 - the variable's name, not a secret
+_UPLOAD_CHUNK: Final = 1024 * 1024
+
+
+def _user_agent() -> str:
+    from . import __version__
+
+    return f"pixverse-audio/{__version__} httpx/{httpx.__version__}"
+
+
+def _classify(exc: httpx.HTTPError) -> Failure | None:
+    """The failure a transport error stands for; ``None`` when retrying cannot help."""
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)):
+        return Failure.CONNECT
+    if isinstance(exc, httpx.PoolTimeout):
+        return Failure.POOL
+    if isinstance(exc, (httpx.WriteError, httpx.WriteTimeout)):
+        return Failure.SEND
+    if isinstance(exc, (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError)):
+        return Failure.READ
+    if isinstance(exc, httpx.DecodingError):
+        return Failure.READ
+    return None
+
+
+class _FileBody:
+    """An async byte iterator over an open file, read in a worker thread."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+
+    def __aiter__(self) -> _FileBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await anyio.to_thread.run_sync(self._file.read, _UPLOAD_CHUNK)
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+
+class AsyncClient:
+    """Async client for useapi.net's PixVerse v2 audio API (asyncio and trio).
+
+    Use it as an async context manager, or call `aclose` when done::
+
+        async with AsyncClient() as client:          # token from $USEAPI_TOKEN
+            job = await client.music.create("upbeat synthwave")
+            track = await client.music.get(job.audio_id)
+
+    Args:
+        token: The useapi.net API token. ``None`` reads ``$USEAPI_TOKEN``.
+        base_url: Where the API lives; point it at the emulator for offline work.
+        timeout: Per-request timeout in seconds, or an ``httpx.Timeout``.
+        max_retries: Retries after the first attempt (shortcut for ``retry``).
+        retry: A full `RetryPolicy`; overrides ``max_retries``.
+        http_client: An ``httpx.AsyncClient`` to send through (for custom
+            transports, proxies or limits). It is not closed by `aclose`; its
+            base URL, auth and redirect settings are not used.
+
+    Raises:
+        ConfigurationError: No token was given or found, or ``base_url`` is not
+            an absolute http(s) URL.
+
+    Attributes:
+        music: Music tracks (`MusicAPI`).
+        speech: Text to speech (`SpeechAPI`).
+        minimax: Legacy MiniMax v1 music (`MinimaxAPI`).
+        scheduler: Jobs useapi.net is running (`SchedulerAPI`).
+        files: Uploads (`FilesAPI`).
+        accounts: Configured PixVerse accounts (`AccountsAPI`).
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 3,
+        retry: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        token = token if token is not None else os.environ.get(TOKEN_ENV)
+        if not token or not token.strip():
+            raise ConfigurationError(f"no API token: pass token= or set ${TOKEN_ENV}")
+        if any(c.isspace() for c in token) or not token.isprintable():
+            raise ConfigurationError("the API token contains whitespace or control characters")
+        self.__token = token
+        self._base_url = self._parse_base_url(base_url)
+        self._prefix = self._base_url.raw_path.decode("ascii").rstrip("/")
+        self._retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
+        self._timeout = (
+            DEFAULT_TIMEOUT
+            if timeout is None
+            else timeout
+            if isinstance(timeout, httpx.Timeout)
+            else httpx.Timeout(timeout)
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(timeout=self._timeout)
+        self._rng = random.Random()
+        self._closed = False
+        self.music = MusicAPI(self)
+        self.speech = SpeechAPI(self)
+        self.minimax = MinimaxAPI(self)
+        self.scheduler = SchedulerAPI(self)
+        self.files = FilesAPI(self)
+        self.accounts = AccountsAPI(self)
+
+    @staticmethod
+    def _parse_base_url(base_url: str) -> httpx.URL:
+        try:
+            url = httpx.URL(base_url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ConfigurationError("base_url must be an absolute http:// or https:// URL")
+        if url.query or url.fragment or url.userinfo:
+            raise ConfigurationError("base_url must not carry a query, fragment or user info")
+        return url
+
+    @property
+    def base_url(self) -> str:
+        """The API origin (and path prefix) requests go to."""
+        return str(self._base_url).rstrip("/")
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy in use."""
+        return self._retry
+
+    def __repr__(self) -> str:
+        return f"<AsyncClient base_url={self.base_url!r} token=<hidden>>"
+
+    async def __aenter__(self) -> AsyncClient:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections this client opened (not a caller's ``http_client``)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_http:
+            with anyio.CancelScope(shield=True):
+                await self._http.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ConfigurationError("this AsyncClient is closed")
+
+    # ------------------------------------------------------------- sending
+
+    async def _call(self, call: Call, parse: Callable[[Reply], T]) -> T:
+        """Send ``call`` and parse the reply; creates map a garbled 2xx to an unknown outcome."""
+        reply = await self._send(call)
+        if call.kind is not CallKind.CREATE:
+            return parse(reply)
+        try:
+            return parse(reply)
+        except ResponseFormatError as exc:
+            if not 200 <= exc.status_code < 300:
+                raise
+            raise self._unknown(
+                call, "the server accepted it but its answer is unreadable"
+            ) from exc
+
+    def _unknown(self, call: Call, why: str) -> OutcomeUnknownError:
+        return OutcomeUnknownError(
+            f"{call.method} {call.path}: {why}. A paid job may exist; it was not resent. "
+            "Reconcile with client.scheduler.list() or the account's newest list items.",
+            endpoint=call.path,
+            payload=dict(call.payload),
+        )
+
+    async def _send(self, call: Call) -> Reply:
+        """Send ``call`` under the retry policy; return the final reply.
+
+        Error statuses are returned for the parser to raise, except a 5xx on a
+        create, which raises `OutcomeUnknownError` (the job may exist).
+        """
+        self._check_open()
+        retries = 0
+        while True:
+            reply: Reply | None = None
+            try:
+                reply = await self._attempt(call)
+            except httpx.HTTPError as exc:
+                failure = _classify(exc)
+                if failure is None or not self._retry.should_retry(call.kind, failure, retries):
+                    raise self._transport_error(call, exc, failure) from exc
+                error_name = type(exc).__name__
+                retry_after = None
+            else:
+                failure = failure_of_status(reply.status_code)
+                if failure is None or not self._retry.should_retry(call.kind, failure, retries):
+                    if failure is Failure.SERVER and call.kind is CallKind.CREATE:
+                        try:
+                            raise_for_status(reply)
+                        except ServerError as exc:
+                            raise self._unknown(call, f"the server failed: {exc}") from exc
+                    return reply
+                error_name = f"HTTP {reply.status_code}"
+                retry_after = _retry_after(reply)
+            delay = self._retry.delay(
+                call.kind, failure, retries, retry_after=retry_after, rng=self._rng
+            )
+            retries += 1
+            logger.info(
+                "retrying %s %s after %s (retry %d of %d) in %.1f s",
+                call.method,
+                call.path,
+                error_name,
+                retries,
+                self._retry.max_retries,
+                delay,
+            )
+            await anyio.sleep(delay)
+
+    def _transport_error(
+        self, call: Call, exc: httpx.HTTPError, failure: Failure | None
+    ) -> Exception:
+        what = f"{call.method} {call.path}: {type(exc).__name__}"
+        detail = str(exc)
+        if detail:
+            what = f"{what}: {detail}"
+        if call.kind is CallKind.CREATE and failure not in NEVER_SENT:
+            return self._unknown(call, f"no answer arrived ({type(exc).__name__})")
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return ConfigurationError(what)
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(what)
+        return APIConnectionError(what)
+
+    def _request(self, call: Call, content: object = None) -> httpx.Request:
+        url = self._base_url.copy_with(raw_path=(self._prefix + call.path).encode("utf-8"))
+        headers = {
+            "Authorization": f"Bearer {self.__token}",
+            "Accept": "application/json",
+            "User-Agent": _user_agent(),
+        }
+        extensions = {"timeout": self._timeout.as_dict()}
+        if call.form is not None:
+            body, headers["Content-Type"] = encode_multipart(call.form, secrets.token_hex(16))
+            return httpx.Request(
+                call.method,
+                url,
+                params=call.params,
+                content=body,
+                headers=headers,
+                extensions=extensions,
+            )
+        if call.content_type is not None:
+            headers["Content-Type"] = call.content_type
+        return httpx.Request(
+            call.method,
+            url,
+            params=call.params,
+            json=call.json,
+            content=content,  # type: ignore[arg-type]
+            headers=headers,
+            extensions=extensions,
+        )
+
+    async def _attempt(self, call: Call) -> Reply:
+        started = time.perf_counter()
+        if isinstance(call.content, Path):
+            reply = await self._attempt_file(call, call.content)
+        else:
+            reply = await self._exchange(self._request(call, call.content))
+        logger.debug(
+            "%s %s -> %d in %.0f ms",
+            call.method,
+            call.path,
+            reply.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return reply
+
+    async def _attempt_file(self, call: Call, path: Path) -> Reply:
+        try:
+            file = await anyio.to_thread.run_sync(path.open, "rb")
+        except OSError as exc:
+            raise APIConnectionError(f"cannot read {path.name}: {exc.strerror}") from exc
+        try:
+            size = os.fstat(file.fileno()).st_size
+            request = self._request(call, _FileBody(file))
+            request.headers["Content-Length"] = str(size)
+            return await self._exchange(request)
+        finally:
+            file.close()
+
+    async def _exchange(self, request: httpx.Request) -> Reply:
+        response = await self._http.send(request, follow_redirects=False)
+        return Reply(
+            status_code=response.status_code,
+            headers=dict(response.headers),
+            body=response.content,
+        )
+
+
+def _retry_after(reply: Reply) -> float | None:
+    from ._sansio import parse_retry_after
+
+    return parse_retry_after(reply.headers.get("retry-after"))

@@ -1,0 +1,244 @@
+"""The one private cattrs converter: wire names, lenient primitives, extras.
+
+Wire spellings (``audio_status_final``, ``maxJobs``, ``coverURL``) live here and
+in the request builders only. Hooks are registered on a private converter, never
+on ``cattrs.global_converter``, so importing this library changes nothing for
+other users of cattrs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from ._errors import ResponseFormatError
+from ._models import (
+    Account,
+    AccountAvailability,
+    AudioStatus,
+    Availability,
+    CreditFormula,
+    Job,
+    MinimaxSong,
+    MinimaxStatus,
+    ProviderGroup,
+    ScheduledJob,
+    SpeechClip,
+    SpeechModel,
+    SpeechModels,
+    Track,
+    UploadedFile,
+    Voice,
+)
+
+__all__ = ["WIRE_NAMES", "parse_datetime", "structure"]
+
+T = TypeVar("T")
+
+# attribute -> wire key, where the two differ. Every other attribute but
+# ``extra`` is spelled the same on the wire.
+_AUDIO_RENAMES = {
+    "status": "audio_status",
+    "status_name": "audio_status_name",
+    "final": "audio_status_final",
+    "pixverse_status": "status",
+    "reply_ref": "replyRef",
+}
+_RENAMES: dict[type[Any], dict[str, str]] = {
+    Job: {k: v for k, v in _AUDIO_RENAMES.items() if k != "reply_ref"},
+    Track: _AUDIO_RENAMES,
+    SpeechClip: {**_AUDIO_RENAMES, "text": "prompt"},
+    MinimaxSong: {
+        "music_id": "musicId",
+        "cover_url": "coverURL",
+        "audio_url": "audioURL",
+        "status_label": "statusLabel",
+        "final": "statusFinal",
+        "create_time": "createTime",
+    },
+    ScheduledJob: {"reply_url": "replyUrl", "reply_ref": "replyRef"},
+    AccountAvailability: {"max_jobs": "maxJobs"},
+    Availability: {"accounts": "available"},
+    Account: {"max_jobs": "maxJobs"},
+    Voice: {},
+    CreditFormula: {},
+    SpeechModel: {},
+    ProviderGroup: {},
+    SpeechModels: {},
+    UploadedFile: {},
+}
+
+WIRE_NAMES: dict[type[Any], frozenset[str]] = {
+    cls: frozenset(renames.get(a.name, a.name) for a in attrs.fields(cls) if a.name != "extra")
+    | ({"password"} if cls is Account else frozenset())  # read and dropped, never kept
+    for cls, renames in _RENAMES.items()
+}
+"""The wire keys each model reads; everything else goes to ``extra``."""
+
+
+def parse_datetime(value: object) -> datetime:
+    """Parse an ISO 8601 timestamp into an aware datetime (naive means UTC)."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _int(value: object, _: object = None) -> int:
+    if isinstance(value, bool):
+        raise TypeError("expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise TypeError(f"expected an integer, got {value!r:.40}")
+
+
+def _float(value: object, _: object = None) -> float:
+    if isinstance(value, bool):
+        raise TypeError("expected a number, got a boolean")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        number = float(value)  # ValueError on garbage, reported with the path
+    else:
+        raise TypeError(f"expected a number, got {type(value).__name__}")
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r:.40}")
+    return number
+
+
+def _str(value: object, _: object = None) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # ids are sometimes sent as numbers
+    raise TypeError(f"expected a string, got {type(value).__name__}")
+
+
+def _bool(value: object, _: object = None) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1) and isinstance(value, int):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise TypeError(f"expected a boolean, got {value!r:.40}")
+
+
+def _str_tuple(value: object, _: object = None) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of strings, got {type(value).__name__}")
+    return tuple(_str(v) for v in value)
+
+
+def _mapping(value: object, _: object = None) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def _audio_status(value: object, _: object = None) -> AudioStatus | int:
+    code = _int(value)
+    try:
+        return AudioStatus(code)
+    except ValueError:
+        return code  # a code this release does not know: kept, never raised
+
+
+def _minimax_status(value: object, _: object = None) -> MinimaxStatus | int:
+    code = _int(value)
+    try:
+        return MinimaxStatus(code)
+    except ValueError:
+        return code
+
+
+def _optional(hook: Callable[[object, object], T]) -> Callable[[object, object], T | None]:
+    def optional_hook(value: object, _: object = None) -> T | None:
+        return None if value is None else hook(value, _)
+
+    return optional_hook
+
+
+def _datetime(value: object, _: object = None) -> datetime:
+    return parse_datetime(value)
+
+
+def _is(alias: object) -> Callable[[object], bool]:
+    return lambda candidate: candidate == alias
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=True)
+    conv.register_structure_hook(int, _int)
+    conv.register_structure_hook(float, _float)
+    conv.register_structure_hook(str, _str)
+    conv.register_structure_hook(bool, _bool)
+    conv.register_structure_hook(datetime, _datetime)
+    # Generic aliases and unions are not classes: match them by equality.
+    for alias, hook in (
+        (tuple[str, ...], _str_tuple),
+        (Mapping[str, Any], _mapping),
+        (AudioStatus | int | None, _optional(_audio_status)),
+        (MinimaxStatus | int | None, _optional(_minimax_status)),
+    ):
+        conv.register_structure_hook_func(_is(alias), hook)
+    for cls, renames in _RENAMES.items():
+        conv.register_structure_hook(cls, _model_hook(conv, cls, renames))
+    return conv
+
+
+def _model_hook(
+    conv: cattrs.Converter, cls: type[T], renames: Mapping[str, str]
+) -> Callable[[object, object], T]:
+    overrides = {name: override(rename=wire) for name, wire in renames.items()}
+    overrides["extra"] = override(omit=True)
+    base = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
+    known = WIRE_NAMES[cls]
+
+    def hook(data: object, _: object) -> T:
+        if not isinstance(data, dict):
+            raise TypeError(f"expected an object, got {type(data).__name__}")
+        obj = base(data, cls)
+        rest = {k: v for k, v in data.items() if k not in known}
+        if rest:
+            # The object was created one line above and nobody else holds it:
+            # setting ``extra`` here is part of construction (attrs' own idiom).
+            object.__setattr__(obj, "extra", rest)
+        return obj
+
+    return hook
+
+
+_CONVERTER = _make_converter()
+
+
+def structure(data: object, cls: type[T], *, status_code: int = 200) -> T:
+    """Build a ``cls`` from decoded JSON, or raise `ResponseFormatError`.
+
+    The error names the path of every field that did not fit; ``status_code``
+    is the HTTP status the body came with, for the error.
+    """
+    try:
+        return _CONVERTER.structure(data, cls)
+    except cattrs.BaseValidationError as exc:
+        problems = "; ".join(cattrs.transform_error(exc, path=cls.__name__))
+        raise ResponseFormatError(
+            status_code, f"unexpected response shape: {problems}", data
+        ) from exc
+    except (TypeError, ValueError, KeyError, RecursionError) as exc:
+        raise ResponseFormatError(
+            status_code, f"unexpected {cls.__name__} shape: {exc}", data
+        ) from exc

@@ -1,0 +1,222 @@
+"""Exceptions raised by pixverse_audio.
+
+Every exception the library raises on purpose derives from `PixverseAudioError`,
+so one ``except PixverseAudioError`` catches them all; no raw ``httpx``
+exception escapes a public method (the original is kept as ``__cause__``)::
+
+    PixverseAudioError
+    ├── ConfigurationError                 no token, closed client, bad settings
+    ├── ValidationError(ValueError)        bad arguments; nothing was sent
+    ├── APIError                           .status_code .message .body
+    │   ├── BadRequestError                400
+    │   ├── AuthenticationError            401
+    │   ├── PaymentRequiredError           402
+    │   │   ├── InsufficientCreditsError   402: PixVerse credits used up
+    │   │   └── SubscriptionExpiredError   402: useapi.net subscription ended
+    │   ├── NotFoundError                  404
+    │   ├── ModerationError                422
+    │   ├── BusyError                      429: account(s) at maxJobs; .retry_after
+    │   ├── AccountError                   596: PixVerse account needs attention
+    │   ├── ServerError                    other 5xx
+    │   └── ResponseFormatError            a body that does not fit the model
+    ├── APIConnectionError                 the request failed on the network
+    │   └── APITimeoutError(TimeoutError)  ... by timing out
+    ├── OutcomeUnknownError                a create may or may not have started a paid job
+    ├── GenerationFailedError              the job reached FAILED; .track .fail_code
+    └── WaitTimeoutError(TimeoutError)     a wait passed its deadline; .audio_id
+
+Messages never contain the API token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import Job, SpeechClip, Track
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AccountError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BusyError",
+    "ConfigurationError",
+    "GenerationFailedError",
+    "InsufficientCreditsError",
+    "ModerationError",
+    "NotFoundError",
+    "OutcomeUnknownError",
+    "PaymentRequiredError",
+    "PixverseAudioError",
+    "ResponseFormatError",
+    "ServerError",
+    "SubscriptionExpiredError",
+    "ValidationError",
+    "WaitTimeoutError",
+]
+
+
+class PixverseAudioError(Exception):
+    """Base class of every exception raised by pixverse_audio."""
+
+
+class ConfigurationError(PixverseAudioError):
+    """The client is set up wrongly (no token, bad base URL) or already closed."""
+
+
+class ValidationError(PixverseAudioError, ValueError):
+    """An argument breaks a documented rule; no request was sent.
+
+    Attributes:
+        field: The name of the offending argument, as the caller spelled it.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class APIError(PixverseAudioError):
+    """The API answered with an error status, or with a body that cannot be used.
+
+    Attributes:
+        status_code: The HTTP status of the response.
+        message: The server's ``error`` text, or a description of what was wrong.
+        body: The decoded JSON body when there was one, else the raw text (truncated).
+    """
+
+    def __init__(self, status_code: int, message: str, body: object = None) -> None:
+        super().__init__(f"HTTP {status_code}: {message}")
+        self.status_code = status_code
+        self.message = message
+        self.body = body
+
+
+class BadRequestError(APIError):
+    """400: the server rejected a parameter."""
+
+
+class AuthenticationError(APIError):
+    """401: the API token is missing, wrong or revoked."""
+
+
+class PaymentRequiredError(APIError):
+    """402: the job cannot be paid for. Never retried."""
+
+
+class InsufficientCreditsError(PaymentRequiredError):
+    """402: the PixVerse account's credits are used up."""
+
+
+class SubscriptionExpiredError(PaymentRequiredError):
+    """402: the useapi.net subscription is missing or expired."""
+
+
+class NotFoundError(APIError):
+    """404: the job, file or account does not exist (or was deleted)."""
+
+
+class ModerationError(APIError):
+    """422: the prompt or text was refused by moderation."""
+
+
+class BusyError(APIError):
+    """429: the account (or every account) is running ``maxJobs`` jobs already.
+
+    A 429 never creates a job, so a create that got one can be sent again.
+
+    Attributes:
+        retry_after: Seconds the server asked to wait (``Retry-After``), if it said.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        body: object = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(status_code, message, body)
+        self.retry_after = retry_after
+
+
+class AccountError(APIError):
+    """596: the PixVerse account is on hold or its password changed.
+
+    Fix the account, then re-save it with ``POST accounts/{email}``. Never retried.
+    """
+
+
+class ServerError(APIError):
+    """5xx (other than 596): useapi.net or PixVerse failed."""
+
+
+class ResponseFormatError(APIError):
+    """The response body is not JSON, or does not have the documented shape."""
+
+
+class APIConnectionError(PixverseAudioError):
+    """The request could not be completed on the network."""
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """The request timed out (connect, write, read or waiting for a connection)."""
+
+
+class OutcomeUnknownError(PixverseAudioError):
+    """A create request may have reached the server, but no answer came back.
+
+    A paid job may or may not exist. The library never resends such a request
+    blindly; reconcile with ``client.scheduler.list()`` and the newest items of
+    the account's list (match ``reply_ref``, prompt and ``created_at``).
+
+    Attributes:
+        endpoint: The path that was posted to.
+        payload: The fields that were sent (without the token), to help matching.
+    """
+
+    def __init__(self, message: str, *, endpoint: str, payload: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.payload = payload
+
+
+class GenerationFailedError(PixverseAudioError):
+    """The job ended with status FAILED.
+
+    Attributes:
+        track: The final state of the job (a `Track` or `SpeechClip`).
+        audio_id: The job's id.
+        fail_code: PixVerse's failure code, e.g. ``music_generation_failed``.
+        fail_reason: PixVerse's readable explanation.
+    """
+
+    def __init__(self, track: Track | SpeechClip) -> None:
+        reason = track.fail_reason or "no reason given"
+        super().__init__(f"job {track.audio_id} failed: {track.fail_code or 'unknown'}: {reason}")
+        self.track = track
+        self.audio_id = track.audio_id
+        self.fail_code = track.fail_code
+        self.fail_reason = track.fail_reason
+
+
+class WaitTimeoutError(PixverseAudioError, TimeoutError):
+    """A wait for a job passed its deadline before the job reached a final status.
+
+    Attributes:
+        audio_id: The job that was being waited for, to resume later.
+        last_seen: The last state fetched, if any.
+    """
+
+    def __init__(
+        self, audio_id: str, timeout: float, last_seen: Track | SpeechClip | Job | None = None
+    ) -> None:
+        super().__init__(f"job {audio_id} was not final after {timeout:g} s")
+        self.audio_id = audio_id
+        self.timeout = timeout
+        self.last_seen = last_seen
