@@ -1,0 +1,48 @@
+"""Developer sessions: ``nox`` runs tests on every supported Python, lint and mypy.
+
+Opt-in sessions (not run by a bare ``nox``): ``soak`` (slow reliability and load
+tests behind the ``soak`` marker), ``bench`` (benchmarks, JSON on stdout) and
+``docs`` (``mkdocs build --strict``) once they exist.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "mypy"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+# pyenv puts every interpreter on PATH as python3.X; nox finds them there.
+os.environ.setdefault("PYENV_VERSION", ":".join(["3.11.7", "3.10.13", "3.12.1", "3.13.0"]))
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The default test run (soak tests deselected) on one Python."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python="3.11")
+def soak(session: nox.Session) -> None:
+    """The slow soak and load tests (marker ``soak``)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "-m", "soak", *session.posargs)
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """ruff check (with the ASYNC rules) and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python="3.11")
+def mypy(session: nox.Session) -> None:
+    """mypy --strict over the package and the typing smoke file."""
+    session.install("-e", ".[lint]")
+    session.run("mypy", "--strict", "pixverse_audio", "tests/typing")

@@ -1,0 +1,104 @@
+"""Typing smoke test: mypy --strict checks this file; pytest never runs it.
+
+It uses the public API the way an application would, so a change that breaks
+users' type checking fails CI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import anyio
+
+import pixverse_audio
+from pixverse_audio import (
+    Account,
+    AsyncClient,
+    AudioStatus,
+    Availability,
+    BusyError,
+    Job,
+    MinimaxSong,
+    OutcomeUnknownError,
+    Page,
+    PixverseAudioError,
+    RetryPolicy,
+    ScheduledJob,
+    SpeechClip,
+    SpeechModels,
+    Track,
+    UploadedFile,
+    Voice,
+)
+
+
+async def use_everything(client: AsyncClient) -> None:
+    job: Job = await client.music.create(
+        "upbeat synthwave",
+        model="music-2.6",
+        instrumental=True,
+        reply_url="https://example.com/hook",
+        reply_ref="order-1",
+        max_jobs=2,
+    )
+    track: Track = await client.music.get(job.audio_id)
+    again: Track = await client.music.get(track)
+    status: AudioStatus | int | None = again.status
+    done: bool = again.final and again.completed
+    created: datetime | None = track.created_at
+    email: str | None = track.email
+    page: Page[Track] = await client.music.list_page(limit=10, offset=0)
+    tracks: tuple[Track, ...] = page.items
+    more: bool = page.has_more
+    async for item in client.music.list(page_size=20):
+        duration: float | None = item.duration
+
+    clip_job: Job = await client.speech.create("Hello", "voice-1", speed=1.0, emotion="calm")
+    clip: SpeechClip = await client.speech.get(clip_job)
+    text: str | None = clip.text
+    async for clip in client.speech.list():
+        pass
+    async for voice in client.speech.voices(model="eleven-v3"):
+        voice_id: str = voice.voice_id
+    voices: Page[Voice] = await client.speech.voices_page()
+    models: SpeechModels = await client.speech.models()
+    hd = models.get("speech-2.8-hd")
+    limit: int | None = hd.max_characters if hd else None
+
+    async for song in client.minimax.music.list(account="acct"):
+        final: bool = song.final
+    songs: list[MinimaxSong] = await client.minimax.music.list_page(limit=5)
+    song_one: MinimaxSong = await client.minimax.music.get("id")
+
+    running: list[ScheduledJob] = await client.scheduler.list()
+    available: Availability = await client.scheduler.available()
+    removed: bool = await client.scheduler.cancel(job)
+    uploaded: UploadedFile = await client.files.upload(b"\x89PNG\r\n\x1a\n", email="a@b.c")
+    path: str = uploaded.path
+    accounts: list[Account] = await client.accounts.list()
+    account: Account = await client.accounts.get("a@b.c")
+    max_jobs: int | None = account.max_jobs
+
+    del status, done, created, email, tracks, more, duration, text, voice_id, voices
+    del limit, final, songs, song_one, running, available, removed, path, accounts, max_jobs
+
+
+async def errors() -> None:
+    policy = RetryPolicy(max_retries=5, busy_delay=(10.0, 30.0))
+    async with AsyncClient("token", retry=policy, timeout=30.0) as client:
+        try:
+            await use_everything(client)
+        except BusyError as exc:
+            wait: float | None = exc.retry_after
+            del wait
+        except OutcomeUnknownError as exc:
+            endpoint: str = exc.endpoint
+            del endpoint
+        except PixverseAudioError:
+            raise
+
+
+version: str = pixverse_audio.__version__
+
+if __name__ == "__main__":
+    anyio.run(errors)
