@@ -74,6 +74,15 @@ _RENAMES: dict[type[Any], dict[str, str]] = {
     UploadedFile: {},
 }
 
+# The final flag is the only test for "done". When a body lacks it, it follows
+# the documented status table: (flag key, status key, final status codes).
+_FINAL_FROM_STATUS: dict[type[Any], tuple[str, str, frozenset[int]]] = {
+    Job: ("audio_status_final", "audio_status", frozenset({1, 8})),
+    Track: ("audio_status_final", "audio_status", frozenset({1, 8})),
+    SpeechClip: ("audio_status_final", "audio_status", frozenset({1, 8})),
+    MinimaxSong: ("statusFinal", "status", frozenset({2, 4})),
+}
+
 WIRE_NAMES: dict[type[Any], frozenset[str]] = {
     cls: frozenset(renames.get(a.name, a.name) for a in attrs.fields(cls) if a.name != "extra")
     | ({"password"} if cls is Account else frozenset())  # read and dropped, never kept
@@ -207,16 +216,21 @@ def _model_hook(
     overrides["extra"] = override(omit=True)
     base = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
     known = WIRE_NAMES[cls]
+    flag, status_key, final_codes = _FINAL_FROM_STATUS.get(cls, ("", "", frozenset()))
 
     def hook(data: object, _: object) -> T:
         if not isinstance(data, dict):
             raise TypeError(f"expected an object, got {type(data).__name__}")
+        if flag and flag in data and data[flag] is None:
+            data = {k: v for k, v in data.items() if k != flag}  # null flag: as if absent
         obj = base(data, cls)
+        # The object was created above and nobody else holds it yet: setting
+        # attributes here is part of construction (attrs' own idiom).
         rest = {k: v for k, v in data.items() if k not in known}
         if rest:
-            # The object was created one line above and nobody else holds it:
-            # setting ``extra`` here is part of construction (attrs' own idiom).
             object.__setattr__(obj, "extra", rest)
+        if flag and data.get(flag) is None:
+            object.__setattr__(obj, "final", getattr(obj, "status", None) in final_codes)
         return obj
 
     return hook
