@@ -75,12 +75,12 @@ _RENAMES: dict[type[Any], dict[str, str]] = {
 }
 
 # The final flag is the only test for "done". When a body lacks it, it follows
-# the documented status table: (flag key, status key, final status codes).
-_FINAL_FROM_STATUS: dict[type[Any], tuple[str, str, frozenset[int]]] = {
-    Job: ("audio_status_final", "audio_status", frozenset({1, 8})),
-    Track: ("audio_status_final", "audio_status", frozenset({1, 8})),
-    SpeechClip: ("audio_status_final", "audio_status", frozenset({1, 8})),
-    MinimaxSong: ("statusFinal", "status", frozenset({2, 4})),
+# the documented status table: (flag key, final status codes).
+_FINAL_FROM_STATUS: dict[type[Any], tuple[str, frozenset[int]]] = {
+    Job: ("audio_status_final", frozenset({1, 8})),
+    Track: ("audio_status_final", frozenset({1, 8})),
+    SpeechClip: ("audio_status_final", frozenset({1, 8})),
+    MinimaxSong: ("statusFinal", frozenset({2, 4})),
 }
 
 WIRE_NAMES: dict[type[Any], frozenset[str]] = {
@@ -216,7 +216,7 @@ def _model_hook(
     overrides["extra"] = override(omit=True)
     base = make_dict_structure_fn(cls, conv, **overrides)  # type: ignore[arg-type]
     known = WIRE_NAMES[cls]
-    flag, status_key, final_codes = _FINAL_FROM_STATUS.get(cls, ("", "", frozenset()))
+    flag, final_codes = _FINAL_FROM_STATUS.get(cls, ("", frozenset()))
 
     def hook(data: object, _: object) -> T:
         if not isinstance(data, dict):
