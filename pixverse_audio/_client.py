@@ -96,8 +96,11 @@ class AsyncClient:
         max_retries: Retries after the first attempt (shortcut for ``retry``).
         retry: A full `RetryPolicy`; overrides ``max_retries``.
         http_client: An ``httpx.AsyncClient`` to send through (for custom
-            transports, proxies or limits). It is not closed by `aclose`; its
-            base URL, auth and redirect settings are not used.
+            proxies or limits). It is not closed by `aclose`; its base URL,
+            auth and redirect settings are not used.
+        transport: An ``httpx`` transport for the client's own HTTP client
+            (for example the emulator's in-process transport); closed by
+            `aclose`. Not together with ``http_client``.
 
     Raises:
         ConfigurationError: No token was given or found, or ``base_url`` is not
@@ -121,6 +124,7 @@ class AsyncClient:
         max_retries: int = 3,
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         if not token or not token.strip():
@@ -138,8 +142,10 @@ class AsyncClient:
             if isinstance(timeout, httpx.Timeout)
             else httpx.Timeout(timeout)
         )
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("pass http_client or transport, not both")
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(timeout=self._timeout)
+        self._http = http_client or httpx.AsyncClient(timeout=self._timeout, transport=transport)
         self._rng = random.Random()
         self._closed = False
         self.music = MusicAPI(self)

@@ -1,0 +1,160 @@
+"""The emulator's fixed catalogues: music models, speech models and voices.
+
+Numbers are the documented ones (prompt limits, credits, speech limits and
+billing); voices are invented but shaped like the documented fields.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+import attrs
+
+__all__ = ["MUSIC_MODELS", "SPEECH_MODELS", "VOICES", "MusicModel", "SpeechModel", "Voice"]
+
+
+@attrs.frozen
+class MusicModel:
+    name: str
+    provider: str
+    prompt_max: int
+    lyrics: bool
+    images: bool
+    credits: int
+
+
+MUSIC_MODELS: Final = {
+    m.name: m
+    for m in (
+        MusicModel("music-2.6", "minimax", 2000, lyrics=True, images=False, credits=40),
+        MusicModel("music-v1", "elevenlabs", 4000, lyrics=True, images=False, credits=150),
+        MusicModel("lyria-3-pro-preview", "google", 5000, lyrics=False, images=True, credits=20),
+    )
+}
+DEFAULT_MUSIC_MODEL: Final = "music-2.6"
+
+
+@attrs.frozen
+class SpeechModel:
+    name: str
+    display_name: str
+    provider: str
+    max_characters: int
+    unit_credits: int
+    languages: tuple[str, ...]
+    speed: tuple[float, float]
+
+    def credits_for(self, text: str) -> int:
+        """Billed per character: ``unit_credits`` per 1,000, rounded up."""
+        return max(1, math.ceil(len(text) * self.unit_credits / 1000))
+
+    def wire(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.name,
+            "display_name": self.display_name,
+            "provider": self.provider,
+            "max_characters": self.max_characters,
+            "supported_language_codes": list(self.languages),
+            "credit_formula": {
+                "unit_characters": 1000,
+                "unit_credits": self.unit_credits,
+                "round_up": True,
+            },
+        }
+        if self.provider == "minimax":
+            body["emotions"] = sorted(EMOTIONS)
+        return body
+
+
+_LANGS: Final = ("en", "es", "fr", "de", "it", "pt", "ja", "ko", "zh")
+EMOTIONS: Final = frozenset(
+    {"auto", "happy", "sad", "angry", "fearful", "disgusted", "surprised", "neutral", "calm"}
+)
+SPEECH_MODELS: Final = {
+    m.name: m
+    for m in (
+        SpeechModel("speech-2.8-hd", "Speech 2.8 HD", "minimax", 10_000, 20, _LANGS, (0.5, 2)),
+        SpeechModel(
+            "speech-2.8-turbo", "Speech 2.8 Turbo", "minimax", 10_000, 10, _LANGS, (0.5, 2)
+        ),
+        SpeechModel(
+            "eleven-multilingual-v2",
+            "Eleven Multilingual v2",
+            "elevenlabs",
+            10_000,
+            20,
+            _LANGS,
+            (0.7, 1.2),
+        ),
+        SpeechModel("eleven-v3", "Eleven v3", "elevenlabs", 5_000, 20, (), (0.7, 1.2)),
+        SpeechModel(
+            "eleven-turbo-v2.5", "Eleven Turbo v2.5", "elevenlabs", 40_000, 10, _LANGS, (0.7, 1.2)
+        ),
+    )
+}
+DEFAULT_SPEECH_MODEL: Final = "speech-2.8-hd"
+
+
+def speech_models_body() -> dict[str, Any]:
+    """The GET speech/models body."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for model in SPEECH_MODELS.values():
+        groups.setdefault(model.provider, []).append(model.wire())
+    return {
+        "default_model": DEFAULT_SPEECH_MODEL,
+        "provider_groups": [
+            {"provider": provider, "models": models} for provider, models in groups.items()
+        ],
+    }
+
+
+@attrs.frozen
+class Voice:
+    voice_id: str
+    display_name: str
+    provider: str
+    gender: str
+    age: str
+    accent: str
+    languages: tuple[str, ...]
+
+    def wire(self) -> dict[str, Any]:
+        models = [m.name for m in SPEECH_MODELS.values() if m.provider == self.provider]
+        return {
+            "voice_id": self.voice_id,
+            "display_name": self.display_name,
+            "gender": self.gender,
+            "age": self.age,
+            "accent": self.accent,
+            "recommended_languages": list(self.languages),
+            "preview_url": f"https://media.pixverse.ai/voices/{self.voice_id}.mp3",
+            "compatible_models": models,
+        }
+
+
+def _voices() -> dict[str, Voice]:
+    names = ("Radiant Girl", "Calm Narrator", "Deep Baritone", "Bright Host", "Warm Storyteller")
+    genders = ("female", "male")
+    ages = ("young", "middle_aged", "old")
+    accents = ("american", "british", "australian", "irish")
+    out: dict[str, Voice] = {}
+    for provider, prefix, count in (("minimax", "minimax_english", 60), ("elevenlabs", "el", 40)):
+        for i in range(count):
+            base = names[i % len(names)]
+            slug = base.lower().replace(" ", "_")
+            voice_id = f"{prefix}_{slug}" if i < len(names) else f"{prefix}_{slug}_{i}"
+            display = base if i < len(names) else f"{base} {i}"
+            out[voice_id] = Voice(
+                voice_id,
+                display,
+                provider,
+                genders[i % 2],
+                ages[i % 3],
+                accents[i % 4],
+                ("en",) if i % 3 else ("en", "es"),
+            )
+    return out
+
+
+VOICES: Final = _voices()

@@ -1,0 +1,426 @@
+"""The emulator's state: accounts, jobs on a scaled clock, scheduler slots, credits.
+
+Pure and synchronous: no HTTP here. A job's status is a function of the clock
+(QUEUED until it starts, GENERATING until it finishes, then COMPLETED or
+FAILED), computed when looked at, so no background task is needed to move jobs
+along and a manual clock makes every transition deterministic.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, Final, Literal
+
+import attrs
+
+from . import _audio
+from ._catalogue import MusicModel, SpeechModel
+from ._rules import Reject, check_music, check_speech
+
+__all__ = ["EmulatedAccount", "EmulatedJob", "EmulatorState", "ManualClock", "Timing"]
+
+QUEUED: Final = 5
+GENERATING: Final = 10
+COMPLETED: Final = 1
+FAILED: Final = 8
+NOT_CONFIGURED: Final = "Configuration not found. To create configuration use POST /accounts/email."
+
+
+class ManualClock:
+    """A clock that moves only when told: ``clock.advance(seconds)``."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+
+    def __call__(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds``."""
+        if seconds < 0:
+            raise ValueError("a clock cannot go back")
+        self._now += seconds
+
+
+@attrs.frozen(kw_only=True)
+class Timing:
+    """How long jobs take, in API seconds (before ``speed`` scales them).
+
+    Each is a ``(low, high)`` range sampled per job from the seeded generator.
+
+    Attributes:
+        queued: Time spent QUEUED before GENERATING.
+        generating: Time spent GENERATING before the final status.
+        audio: Length of the finished audio, in seconds.
+    """
+
+    queued: tuple[float, float] = (2.0, 8.0)
+    generating: tuple[float, float] = (40.0, 120.0)
+    audio: tuple[float, float] = (120.0, 300.0)
+
+    @classmethod
+    def fixed(cls, seconds: float, *, audio: float = 3.0) -> Timing:
+        """Every job takes exactly ``seconds`` (no queue time) and lasts ``audio`` s."""
+        return cls(queued=(0.0, 0.0), generating=(seconds, seconds), audio=(audio, audio))
+
+
+MUSIC_TIMING: Final = Timing()
+SPEECH_TIMING: Final = Timing(queued=(0.5, 2.0), generating=(3.0, 10.0), audio=(2.0, 30.0))
+
+
+@attrs.define(eq=False, kw_only=True)
+class EmulatedAccount:
+    """One configured PixVerse account in the emulator."""
+
+    email: str
+    max_jobs: int
+    credits: float
+    password: str = "emulator-password"  # noqa: S105 - never served
+    pending_error: bool = False
+    running: list[EmulatedJob] = attrs.field(factory=list, repr=False)
+
+
+@attrs.define(eq=False, kw_only=True)
+class EmulatedJob:
+    """One music or speech job; its status follows the clock."""
+
+    audio_id: str
+    asset_id: int
+    kind: Literal["music", "speech"]
+    email: str
+    model: str
+    provider: str
+    prompt: str
+    created: float
+    started: float
+    finished: float
+    fails: bool
+    duration: float
+    credits: int
+    reply_url: str | None = None
+    reply_ref: str | None = None
+    fields: Mapping[str, Any] = attrs.field(factory=dict)
+    tracked: bool = True
+    callback_status: int | None = None
+
+    def status(self, now: float) -> int:
+        """``audio_status`` at ``now``."""
+        if now < self.started:
+            return QUEUED
+        if now < self.finished:
+            return GENERATING
+        return FAILED if self.fails else COMPLETED
+
+    def holds_slot(self, now: float) -> bool:
+        """Whether the job counts against its account's ``maxJobs`` at ``now``."""
+        return self.tracked and now < self.finished
+
+    def changed_at(self, now: float) -> float:
+        """When the current status began."""
+        status = self.status(now)
+        return (
+            self.created
+            if status == QUEUED
+            else self.started
+            if status == GENERATING
+            else self.finished
+        )
+
+    @property
+    def file_size(self) -> int:
+        """The size of the finished MP3 in bytes."""
+        return _audio.mp3_size(self.duration)
+
+
+@attrs.define
+class _Counters:
+    requests: Counter[str] = attrs.field(factory=Counter)
+    responses: Counter[int] = attrs.field(factory=Counter)
+    creates: Counter[str] = attrs.field(factory=Counter)
+    peak_running: dict[str, int] = attrs.field(factory=dict)
+    faults: Counter[str] = attrs.field(factory=Counter)
+    callbacks: int = 0
+
+
+class EmulatorState:
+    """Accounts, jobs and counters of one emulator; all methods are synchronous."""
+
+    def __init__(
+        self,
+        *,
+        accounts: int | Sequence[str] = 1,
+        max_jobs: int | Mapping[str, int] = 4,
+        credits: float = 1_000_000,
+        speed: float = 1.0,
+        seed: int = 0,
+        clock: Callable[[], float] | None = None,
+        failure_rate: float = 0.0,
+        music_timing: Timing = MUSIC_TIMING,
+        speech_timing: Timing = SPEECH_TIMING,
+        media_url: str = "https://media.pixverse.ai",
+        minimax_songs: int = 45,
+        start_time: datetime | None = None,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        if not 0.0 <= failure_rate <= 1.0:
+            raise ValueError("failure_rate must be within 0..1")
+        emails = (
+            [f"account{i}@emulator.test" for i in range(1, accounts + 1)]
+            if isinstance(accounts, int)
+            else list(accounts)
+        )
+        if not emails:
+            raise ValueError("the emulator needs at least one account")
+        caps = max_jobs if isinstance(max_jobs, Mapping) else dict.fromkeys(emails, max_jobs)
+        for cap in caps.values():
+            if not 1 <= cap <= 8:
+                raise ValueError("max_jobs must be within 1..8")
+        self.accounts: dict[str, EmulatedAccount] = {
+            email: EmulatedAccount(email=email, max_jobs=caps.get(email, 4), credits=credits)
+            for email in emails
+        }
+        self.speed = speed
+        self.seed = seed
+        self.failure_rate = failure_rate
+        self.timing = {"music": music_timing, "speech": speech_timing}
+        self.media_url = media_url.rstrip("/")
+        self.subscription_active = True
+        self.user_id = "1000"
+        self._clock = clock or time.monotonic
+        self._t0 = self._clock()
+        self._epoch = (start_time or datetime.now(timezone.utc)).replace(microsecond=0)
+        self._rng = random.Random(seed)
+        self._next_asset = 11_223_344
+        self.jobs: dict[str, EmulatedJob] = {}
+        self.by_account: dict[str, list[EmulatedJob]] = {email: [] for email in emails}
+        self._callback_jobs: list[EmulatedJob] = []
+        self.uploads: dict[str, int] = {}
+        self.counters = _Counters()
+        self.minimax = _minimax_songs(minimax_songs, seed)
+
+    # ------------------------------------------------------------ the clock
+
+    def now(self) -> float:
+        """API seconds since the emulator started (real seconds times ``speed``)."""
+        return (self._clock() - self._t0) * self.speed
+
+    def wall(self, api_seconds: float) -> datetime:
+        """The UTC time an API-seconds instant stands for."""
+        return self._epoch + timedelta(seconds=api_seconds)
+
+    # ------------------------------------------------------------- accounts
+
+    def account(self, email: str) -> EmulatedAccount:
+        """The account ``email``, or a 404 answer."""
+        account = self.accounts.get(email)
+        if account is None:
+            raise Reject(404, NOT_CONFIGURED)
+        return account
+
+    def running(self, account: EmulatedAccount, now: float) -> int:
+        """Jobs holding a slot on ``account`` at ``now`` (finished ones are dropped)."""
+        account.running = [job for job in account.running if job.holds_slot(now)]
+        return len(account.running)
+
+    def scope(self, email: str | None) -> list[EmulatedAccount]:
+        """The accounts a list call covers: ``email`` is required with several."""
+        if email is not None:
+            return [self.account(email)]
+        if len(self.accounts) > 1:
+            raise Reject(400, "Parameter email is required when multiple accounts are configured")
+        return list(self.accounts.values())
+
+    def _pick(self, email: str | None, max_jobs: int | None, now: float) -> EmulatedAccount:
+        if email is not None:
+            account = self.account(email)
+            if account.pending_error:
+                raise Reject(596, _PENDING, code=False)
+            cap = max_jobs or account.max_jobs
+            if self.running(account, now) >= cap:
+                raise Reject(429, f"Account {email} is busy executing {cap} tasks.", code=False)
+            return account
+        healthy = [a for a in self.accounts.values() if not a.pending_error]
+        if not healthy:
+            raise Reject(596, _PENDING, code=False)
+        free = [a for a in healthy if self.running(a, now) < (max_jobs or a.max_jobs)]
+        if not free:
+            raise Reject(
+                429, "All configured accounts are running at maximum capacity.", code=False
+            )
+        return self._rng.choice(free)
+
+    # ----------------------------------------------------------------- jobs
+
+    def create(self, kind: Literal["music", "speech"], fields: Mapping[str, Any]) -> EmulatedJob:
+        """Validate, pick an account, bill and start a job; or raise `Reject`."""
+        if not self.subscription_active:
+            raise Reject(402, "Account has no subscription or subscription expired", code=False)
+        model: MusicModel | SpeechModel
+        if kind == "music":
+            model, checked = check_music(fields)
+            cost = model.credits
+        else:
+            model, checked = check_speech(fields)
+            cost = model.credits_for(checked["text"])
+        email = fields.get("email")
+        if email is not None and not isinstance(email, str):
+            raise Reject(400, "Parameter email must be a string")
+        now = self.now()
+        account = self._pick(email, checked["max_jobs"], now)
+        if account.credits < cost:
+            raise Reject(402, _NO_CREDITS, code=False)
+        account.credits -= cost
+        job = self._start(kind, account, model, checked, cost, now)
+        account.running.append(job)
+        running = len(account.running)
+        peaks = self.counters.peak_running
+        peaks[account.email] = max(peaks.get(account.email, 0), running)
+        self.counters.creates[account.email] += 1
+        return job
+
+    def _start(
+        self,
+        kind: Literal["music", "speech"],
+        account: EmulatedAccount,
+        model: MusicModel | SpeechModel,
+        checked: Mapping[str, Any],
+        cost: int,
+        now: float,
+    ) -> EmulatedJob:
+        asset_id = self._next_asset
+        self._next_asset += 1
+        rng = random.Random(f"{self.seed}:{asset_id}")
+        timing = self.timing[kind]
+        started = now + rng.uniform(*timing.queued)
+        finished = started + rng.uniform(*timing.generating)
+        if kind == "speech":
+            low, high = timing.audio
+            duration = min(high, max(low, len(checked["text"]) / 15))
+        else:
+            duration = rng.uniform(*timing.audio)
+        audio_id = f"user:{self.user_id}-pixverse:{account.email}-{kind}:{asset_id}"
+        job = EmulatedJob(
+            audio_id=audio_id,
+            asset_id=asset_id,
+            kind=kind,
+            email=account.email,
+            model=model.name,
+            provider=model.provider,
+            prompt=checked["prompt"] if kind == "music" else checked["text"],
+            created=now,
+            started=started,
+            finished=finished,
+            fails=rng.random() < self.failure_rate,
+            duration=round(duration),
+            credits=cost,
+            reply_url=checked["reply_url"],
+            reply_ref=checked["reply_ref"],
+            fields=checked,
+        )
+        self.jobs[audio_id] = job
+        self.by_account[account.email].append(job)
+        if job.reply_url:
+            self._callback_jobs.append(job)
+        return job
+
+    def job(self, audio_id: str, kind: Literal["music", "speech"]) -> EmulatedJob:
+        """The job ``audio_id`` of ``kind``, or the documented 404."""
+        job = self.jobs.get(audio_id)
+        if job is None or job.kind != kind:
+            noun = "Music" if kind == "music" else "Speech"
+            raise Reject(404, f"{noun} {audio_id} not found", code=False)
+        return job
+
+    def listing(
+        self, email: str | None, kind: Literal["music", "speech"] | None
+    ) -> list[EmulatedJob]:
+        """Newest first: every audio job (``kind=None``, as GET music/ does) or one kind."""
+        out: list[EmulatedJob] = []
+        for account in self.scope(email):
+            out.extend(self.by_account[account.email])
+        if kind is not None:
+            out = [job for job in out if job.kind == kind]
+        out.sort(key=lambda job: job.asset_id, reverse=True)
+        return out
+
+    def scheduled(self) -> list[EmulatedJob]:
+        """Jobs useapi.net is tracking and that are not final yet."""
+        now = self.now()
+        return [job for a in self.accounts.values() for job in a.running if job.holds_slot(now)]
+
+    def cancel(self, job_id: str) -> None:
+        """Stop tracking a running job (frees its slot; the job itself goes on)."""
+        now = self.now()
+        job = self.jobs.get(job_id)
+        if job is None or not job.holds_slot(now):
+            raise Reject(404, f"Job {job_id} not found", code=False)
+        job.tracked = False
+        self.running(self.accounts[job.email], now)
+
+    def due_callbacks(self) -> list[EmulatedJob]:
+        """Jobs with a ``replyUrl`` whose status changed since their last callback."""
+        now = self.now()
+        due = []
+        keep = []
+        for job in self._callback_jobs:
+            status = job.status(now)
+            if status != job.callback_status:
+                job.callback_status = status
+                due.append(job)
+            if status not in (COMPLETED, FAILED):
+                keep.append(job)
+        self._callback_jobs = keep
+        return due
+
+    def upload(self, email: str | None, content_type: str, size: int) -> str:
+        """Record an upload; return its path."""
+        if email is not None:
+            self.account(email)
+        ext = content_type.partition("/")[2].replace("jpeg", "jpg").replace("mpeg", "mp3")
+        name = random.Random(f"{self.seed}:upload:{len(self.uploads)}").randbytes(8).hex()
+        path = f"upload/{name}.{ext}"
+        self.uploads[path] = size
+        return path
+
+
+_NO_CREDITS: Final = (
+    "All Credits have been used up. Please upgrade your membership or purchase credits."
+)
+_PENDING: Final = (
+    "Your PixVerse account has pending error. Please address this issue at "
+    "https://useapi.net/docs/api-pixverse-v2/post-pixverse-accounts-email "
+    "before making any new API calls."
+)
+
+
+def _minimax_songs(count: int, seed: int) -> list[dict[str, Any]]:
+    """Legacy v1 songs, newest first; every 7th is moderated (status 4)."""
+    rng = random.Random(f"{seed}:minimax")
+    styles = ("Urban", "Popular", "Jazz", "Rock", "Lofi")
+    songs = []
+    for i in range(count, 0, -1):
+        status = 4 if i % 7 == 0 else 0 if i == count else 1 if i == count - 1 else 2
+        number = 123_456_000 + i
+        songs.append(
+            {
+                "title": f"Song {i}",
+                "lyrics": f"[verse]\nline {i}",
+                "style": styles[i % len(styles)],
+                "coverURL": f"https://minimax-public-cdn.com/music/final_v3/{number}.png",
+                "audioURL": f"https://cdn.hailuoai.com/prod/2024-10-05-08/music/{number}.mp3",
+                "status": status,
+                "statusLabel": {0: "pending", 1: "processing", 2: "completed", 4: "moderated"}[
+                    status
+                ],
+                "statusFinal": status in (2, 4),
+                "createTime": 1_727_000_000_000 + i * 60_000,
+                "duration": rng.randint(30, 59),
+                "musicId": f"user:1000-minimax:minimax-account-music:{number}",
+            }
+        )
+    return songs

@@ -1,0 +1,62 @@
+"""The in-process transport: ``httpx.ASGITransport`` plus what a network would do.
+
+``ASGITransport`` calls the app directly, so it knows nothing of timeouts or
+broken connections. This wrapper enforces the request's read timeout, turns the
+app's dropped and refused connections into the ``httpx`` errors a real socket
+gives, and counts requests in flight (a leak check for tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import anyio
+import httpx
+from starlette.types import ASGIApp
+
+from ._app import ConnectionDropped, ConnectionRefused
+
+__all__ = ["EmulatorTransport"]
+
+
+class EmulatorTransport(httpx.AsyncBaseTransport):
+    """An ``httpx`` transport that serves requests from an emulator app in-process.
+
+    Attributes:
+        in_flight: Requests currently being answered.
+        peak_in_flight: The most requests answered at once.
+        total: Requests handled in all.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.total = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        read = timeouts.get("read")
+        self.in_flight += 1
+        self.total += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            scope = anyio.fail_after(read) if read is not None else contextlib.nullcontext()
+            with scope:
+                response = await self._asgi.handle_async_request(request)
+                await response.aread()
+        except TimeoutError as exc:
+            raise httpx.ReadTimeout("emulated read timeout", request=request) from exc
+        except ConnectionRefused as exc:
+            raise httpx.ConnectError("emulated connection refused", request=request) from exc
+        except ConnectionDropped as exc:
+            raise httpx.RemoteProtocolError(
+                "emulated: server disconnected without sending a complete response",
+                request=request,
+            ) from exc
+        finally:
+            self.in_flight -= 1
+        return response
+
+    async def aclose(self) -> None:
+        await self._asgi.aclose()
