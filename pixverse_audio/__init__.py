@@ -13,9 +13,7 @@ change in any release. The exception hierarchy is drawn in
 `pixverse_audio.PixverseAudioError`'s module documentation (``_errors``).
 """
 
-from __future__ import annotations
-
-from typing import Any
+from typing import Any as _Any
 
 from ._client import AsyncClient
 from ._errors import (
@@ -131,7 +129,7 @@ def _set_public_module() -> None:
 _set_public_module()
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name == "__version__":
         from importlib.metadata import version
 

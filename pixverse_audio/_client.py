@@ -129,8 +129,10 @@ class AsyncClient:
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         if not token or not token.strip():
             raise ConfigurationError(f"no API token: pass token= or set ${TOKEN_ENV}")
-        if any(c.isspace() for c in token) or not token.isprintable():
-            raise ConfigurationError("the API token contains whitespace or control characters")
+        if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+            raise ConfigurationError(
+                "the API token must be printable ASCII without whitespace or control characters"
+            )
         self.__token = token
         self._base_url = self._parse_base_url(base_url)
         self._prefix = self._base_url.raw_path.decode("ascii").rstrip("/")
@@ -288,7 +290,9 @@ class AsyncClient:
             return APITimeoutError(what)
         return APIConnectionError(what)
 
-    def _request(self, call: Call, content: object = None) -> httpx.Request:
+    def _request(
+        self, call: Call, content: object = None, length: int | None = None
+    ) -> httpx.Request:
         url = self._base_url.copy_with(raw_path=(self._prefix + call.path).encode("utf-8"))
         headers = {
             "Authorization": f"Bearer {self.__token}",
@@ -308,6 +312,8 @@ class AsyncClient:
             )
         if call.content_type is not None:
             headers["Content-Type"] = call.content_type
+        if length is not None:
+            headers["Content-Length"] = str(length)  # a known size: not chunked
         return httpx.Request(
             call.method,
             url,
@@ -340,14 +346,13 @@ class AsyncClient:
             raise APIConnectionError(f"cannot read {path.name}: {exc.strerror}") from exc
         try:
             size = os.fstat(file.fileno()).st_size
-            request = self._request(call, _FileBody(file))
-            request.headers["Content-Length"] = str(size)
-            return await self._exchange(request)
+            return await self._exchange(self._request(call, _FileBody(file), size))
         finally:
             file.close()
 
     async def _exchange(self, request: httpx.Request) -> Reply:
-        response = await self._http.send(request, follow_redirects=False)
+        # auth=None: a caller's http_client auth never replaces the API token.
+        response = await self._http.send(request, auth=None, follow_redirects=False)
         return Reply(
             status_code=response.status_code,
             headers=dict(response.headers),

@@ -38,9 +38,9 @@ __all__ = ["AccountsAPI", "FilesAPI", "MinimaxAPI", "MinimaxMusicAPI", "MusicAPI
 __all__ += ["SchedulerAPI", "SpeechAPI"]
 
 
-def audio_id_of(job: str | Job | Track | SpeechClip) -> str:
-    """The id of a job, track or clip, or the string itself."""
-    return job if isinstance(job, str) else job.audio_id
+def audio_id_of(job: str | Job | Track | SpeechClip) -> object:
+    """The id of a job, track or clip; anything else as given, for the id check."""
+    return job.audio_id if isinstance(job, (Job, Track, SpeechClip)) else job
 
 
 class _Resource:

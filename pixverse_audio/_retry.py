@@ -10,6 +10,7 @@ failure. 400, 401, 402, 404, 422 and 596 are answers, never retried.
 from __future__ import annotations
 
 import enum
+import math
 import random
 from typing import Final
 
@@ -56,8 +57,12 @@ def failure_of_status(status_code: int) -> Failure | None:
 
 
 def _check_delay(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative")
+    try:
+        valid = math.isfinite(value) and value >= 0
+    except TypeError:
+        valid = False
+    if not valid:
+        raise ValueError(f"{attribute.name} must be a finite number of seconds >= 0")
 
 
 @attrs.frozen(kw_only=True)
@@ -82,7 +87,7 @@ class RetryPolicy:
 
     def __attrs_post_init__(self) -> None:
         low, high = self.busy_delay
-        if not 0 <= low <= high:
+        if not (math.isfinite(low) and math.isfinite(high) and 0 <= low <= high):
             raise ValueError("busy_delay must be (low, high) with 0 <= low <= high")
 
     def should_retry(self, kind: CallKind, failure: Failure, retries_done: int) -> bool:

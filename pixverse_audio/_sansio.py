@@ -606,10 +606,10 @@ def parse_page(
         data = {"data": data}
     if not isinstance(data, dict):
         raise ResponseFormatError(reply.status_code, "expected a JSON object with data", data)
-    items = data.get("data", [])
+    if "data" not in data and isinstance(data.get("error"), str):
+        raise APIError(reply.status_code, data["error"], data)
+    items = data.get("data")
     if not isinstance(items, list):
-        if "data" not in data and isinstance(data.get("error"), str):
-            raise APIError(reply.status_code, data["error"], data)
         raise ResponseFormatError(reply.status_code, "expected data to be a list", data)
     next_offset = data.get("next_offset")
     if next_offset is not None and (
