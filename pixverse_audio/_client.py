@@ -49,7 +49,14 @@ def _user_agent() -> str:
     return f"pixverse-audio/{__version__} httpx/{httpx.__version__}"
 
 
-def _classify(exc: httpx.HTTPError) -> Failure | None:
+# Raised before any byte is sent, and retrying cannot help: a bad URL scheme or
+# a request h11 refuses to write.
+_REFUSED_LOCALLY: Final = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+# httpx errors that do not derive from httpx.HTTPError.
+_OTHER_HTTPX: Final = (httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError)
+
+
+def _classify(exc: Exception) -> Failure | None:
     """The failure a transport error stands for; ``None`` when retrying cannot help."""
     if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)):
         return Failure.CONNECT
@@ -59,7 +66,7 @@ def _classify(exc: httpx.HTTPError) -> Failure | None:
         return Failure.SEND
     if isinstance(exc, (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError)):
         return Failure.READ
-    if isinstance(exc, httpx.DecodingError):
+    if isinstance(exc, (httpx.DecodingError, httpx.CloseError)):
         return Failure.READ
     return None
 
@@ -167,6 +174,13 @@ class AsyncClient:
             raise ConfigurationError("base_url must be an absolute http:// or https:// URL")
         if url.query or url.fragment or url.userinfo:
             raise ConfigurationError("base_url must not carry a query, fragment or user info")
+        path = url.path.rstrip("/")
+        for api_prefix in ("/v2/pixverse", "/v1/minimax"):
+            if path.endswith(api_prefix):
+                origin = str(url.copy_with(path=path[: -len(api_prefix)] or "/")).rstrip("/")
+                raise ConfigurationError(
+                    f"base_url is the API origin, without {api_prefix}: use {origin!r}"
+                )
         return url
 
     @property
@@ -243,7 +257,8 @@ class AsyncClient:
             reply: Reply | None = None
             try:
                 reply = await self._attempt(call)
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, *_OTHER_HTTPX) as exc:
+                logger.debug("%s %s -> %s", call.method, call.path, type(exc).__name__)
                 failure = _classify(exc)
                 if failure is None or not self._retry.should_retry(call.kind, failure, retries):
                     raise self._transport_error(call, exc, failure) from exc
@@ -275,16 +290,15 @@ class AsyncClient:
             )
             await anyio.sleep(delay)
 
-    def _transport_error(
-        self, call: Call, exc: httpx.HTTPError, failure: Failure | None
-    ) -> Exception:
+    def _transport_error(self, call: Call, exc: Exception, failure: Failure | None) -> Exception:
         what = f"{call.method} {call.path}: {type(exc).__name__}"
         detail = str(exc)
         if detail:
             what = f"{what}: {detail}"
-        if call.kind is CallKind.CREATE and failure not in NEVER_SENT:
+        never_sent = failure in NEVER_SENT or isinstance(exc, _REFUSED_LOCALLY)
+        if call.kind is CallKind.CREATE and not never_sent:
             return self._unknown(call, f"no answer arrived ({type(exc).__name__})")
-        if isinstance(exc, httpx.UnsupportedProtocol):
+        if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
             return ConfigurationError(what)
         if isinstance(exc, httpx.TimeoutException):
             return APITimeoutError(what)

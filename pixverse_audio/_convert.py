@@ -9,6 +9,7 @@ other users of cattrs.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -91,15 +92,35 @@ WIRE_NAMES: dict[type[Any], frozenset[str]] = {
 """The wire keys each model reads; everything else goes to ``extra``."""
 
 
+_ISO = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})(?:[Tt ](?P<time>\d{2}:\d{2}(?::\d{2})?)"
+    r"(?:[.,](?P<fraction>\d+))?)?\s*(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+)
+
+
 def parse_datetime(value: object) -> datetime:
-    """Parse an ISO 8601 timestamp into an aware datetime (naive means UTC)."""
+    """Parse an ISO 8601 timestamp into an aware UTC datetime (naive means UTC).
+
+    Accepts ``Z`` or numeric offsets and fractions of any length, on every
+    supported Python (3.10's ``fromisoformat`` alone takes neither ``Z`` nor,
+    for example, two-digit fractions).
+    """
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
+    match = _ISO.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"not an ISO 8601 timestamp: {value!r:.60}")
+    text = f"{match['date']}T{match['time'] or '00:00'}"
+    if match["fraction"]:
+        text += "." + match["fraction"][:6].ljust(6, "0")
+    zone = match["zone"]
+    if zone and zone not in ("Z", "z"):
+        digits = zone[1:].replace(":", "")
+        text += f"{zone[0]}{digits[:2]}:{digits[2:4] or '00'}"
     parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
 
 
 def _int(value: object, _: object = None) -> int:
@@ -239,6 +260,20 @@ def _model_hook(
 _CONVERTER = _make_converter()
 
 
+_PATH = re.compile(r"@ (?P<cls>\w+)\.(?P<attr>\w+)\S*")
+
+
+def _wire_path(line: str, cls: type[Any]) -> str:
+    """Name the wire key after a renamed attribute: ``@ Track.status (JSON key audio_status)``."""
+    renames = _RENAMES.get(cls, {})
+
+    def name(match: re.Match[str]) -> str:
+        wire = renames.get(match["attr"]) if match["cls"] == cls.__name__ else None
+        return f"{match[0]} (JSON key {wire})" if wire else match[0]
+
+    return _PATH.sub(name, line, count=1)
+
+
 def structure(data: object, cls: type[T], *, status_code: int = 200) -> T:
     """Build a ``cls`` from decoded JSON, or raise `ResponseFormatError`.
 
@@ -248,7 +283,9 @@ def structure(data: object, cls: type[T], *, status_code: int = 200) -> T:
     try:
         return _CONVERTER.structure(data, cls)
     except cattrs.BaseValidationError as exc:
-        problems = "; ".join(cattrs.transform_error(exc, path=cls.__name__))
+        problems = "; ".join(
+            _wire_path(line, cls) for line in cattrs.transform_error(exc, path=cls.__name__)
+        )
         raise ResponseFormatError(
             status_code, f"unexpected response shape: {problems}", data
         ) from exc

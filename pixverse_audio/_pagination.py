@@ -18,7 +18,7 @@ import attrs
 
 from ._models import Page
 
-__all__ = ["CursorScan", "OffsetScan", "RecentIds"]
+__all__ = ["STALL_LIMIT", "CursorScan", "OffsetScan", "RecentIds"]
 
 T = TypeVar("T")
 
@@ -49,8 +49,12 @@ class RecentIds:
         return (item for item in items if self.add(key(item)))
 
 
+STALL_LIMIT = 3
+
+
 def _window(page_size: int) -> int:
-    return max(4 * page_size, 256)
+    # Covers STALL_LIMIT pages of repeats plus the page being read.
+    return max((STALL_LIMIT + 1) * page_size, 256)
 
 
 @attrs.define
@@ -65,6 +69,7 @@ class OffsetScan(Generic[T]):
     offset: int = 0
     done: bool = False
     _recent: RecentIds = attrs.field(init=False)
+    _stalled: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._recent = RecentIds(_window(self.page_size))
@@ -73,11 +78,14 @@ class OffsetScan(Generic[T]):
         """Record a page (``received`` items before any filtering); return the new items.
 
         Offsets must strictly increase, so a repeated or backward offset ends the
-        scan, as does a page whose items were all yielded before.
+        scan, as do `STALL_LIMIT` pages in a row whose items were all yielded
+        before (one such page happens when a page's worth of new jobs pushed the
+        list down; several in a row mean the server is not advancing).
         """
         items = list(self._recent.fresh(page.items, self.key))
         following = page.next_offset if page.next_offset is not None else self.offset + received
-        stalled = bool(page.items) and not items
+        self._stalled = self._stalled + 1 if page.items and not items else 0
+        stalled = self._stalled >= STALL_LIMIT
         if received == 0 or not page.has_more or following <= self.offset or stalled:
             self.done = True
         else:

@@ -151,7 +151,7 @@ class SpeechAPI(_Resource):
 
     def __init__(self, client: AsyncClient) -> None:
         super().__init__(client)
-        self._catalogue: SpeechModels | None = None
+        self._catalogues: dict[str | None, SpeechModels] = {}
 
     async def create(
         self,
@@ -211,7 +211,7 @@ class SpeechAPI(_Resource):
             reply_url=reply_url,
             reply_ref=reply_ref,
             max_jobs=max_jobs,
-            catalogue=self._catalogue,
+            catalogue=self._catalogues.get(email) or self._catalogues.get(None),
             speed=speed,
             volume=volume,
             pitch=pitch,
@@ -264,7 +264,8 @@ class SpeechAPI(_Resource):
         call = sansio.speech_voices(
             model=model, language=language, email=email, limit=limit, offset=offset
         )
-        page, _ = await self._client._call(call, partial(sansio.parse_voice_page, offset=offset))
+        parse = partial(sansio.parse_voice_page, offset=offset, limit=limit)
+        page, _ = await self._client._call(call, parse)
         return page
 
     async def voices(
@@ -289,24 +290,28 @@ class SpeechAPI(_Resource):
                 model=model, language=language, email=email, limit=page_size, offset=offset
             )
             page, received = await self._client._call(
-                call, partial(sansio.parse_voice_page, offset=offset)
+                call, partial(sansio.parse_voice_page, offset=offset, limit=page_size)
             )
             for voice in scan.take(page, received):
                 yield voice
 
     async def models(self, *, email: str | None = None, refresh: bool = False) -> SpeechModels:
-        """The live speech model catalogue (GET speech/models), cached after the first call.
+        """The live speech model catalogue (GET speech/models), cached per ``email``.
 
         Once fetched, `create` checks ``text`` against each model's live
-        ``max_characters`` and ``language_code`` against its supported codes.
+        ``max_characters`` and ``language_code`` against its supported codes
+        (using the catalogue of the create's ``email``, else the default one).
 
         Args:
+            email: The account whose catalogue to read.
             refresh: Fetch again even if a catalogue is cached.
         """
-        if self._catalogue is None or refresh:
+        cached = self._catalogues.get(email)
+        if cached is None or refresh:
             call = sansio.speech_models(email=email)
-            self._catalogue = await self._client._call(call, sansio.parse_speech_models)
-        return self._catalogue
+            cached = await self._client._call(call, sansio.parse_speech_models)
+            self._catalogues[email] = cached
+        return cached
 
 
 class MinimaxMusicAPI(_Resource):

@@ -13,7 +13,7 @@ import email.utils
 import enum
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -125,13 +125,13 @@ def music_create(
     email: object = None,
     instrumental: object = None,
     lyrics: object = None,
-    image_paths: Sequence[object] = (),
+    image_paths: object = (),
     reply_url: object = None,
     reply_ref: object = None,
     max_jobs: object = None,
 ) -> Call:
     """POST music/create with a JSON body (``image_path_1..N``, ``replyUrl``, ``maxJobs``)."""
-    images = tuple(image_paths) if not isinstance(image_paths, (str, bytes)) else image_paths
+    images = _sequence("image_paths", image_paths)
     v.check_music(
         prompt=prompt,
         model=model,
@@ -155,6 +155,15 @@ def music_create(
     body.update({k: val for k, val in optional.items() if val is not None})
     body.update({f"image_path_{i}": path for i, path in enumerate(images, start=1)})
     return Call(method="POST", path=f"{V2}/music/create", json=body, kind=CallKind.CREATE)
+
+
+def _sequence(field: str, value: object) -> tuple[object, ...]:
+    """``value`` as a tuple: ``None`` is empty; a string or non-iterable is refused."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(field, f"must be a list of paths, not {type(value).__name__}")
+    return tuple(value)
 
 
 def _form_value(value: object) -> str:
@@ -594,21 +603,27 @@ def parse_page(
     *,
     offset: int,
     keep: Callable[[object], bool] | None = None,
+    limit: int | None = None,
 ) -> tuple[Page[T], int]:
     """A v2 list page (``{data, next_offset, has_more}``; voices may be a bare list).
 
     Returns the page (items filtered by ``keep``) and the number of items the
-    server sent before filtering, which pagination needs.
+    server sent before filtering, which pagination needs. A missing or null
+    ``has_more`` means no more pages, except for a bare list as long as
+    ``limit``, which may be followed by another.
     """
     raise_for_status(reply)
     data = _decode_json(reply)
-    if isinstance(data, list):
+    bare = isinstance(data, list)
+    if bare:
         data = {"data": data}
     if not isinstance(data, dict):
         raise ResponseFormatError(reply.status_code, "expected a JSON object with data", data)
     if "data" not in data and isinstance(data.get("error"), str):
         raise APIError(reply.status_code, data["error"], data)
     items = data.get("data")
+    if items is None:
+        items = []  # every field is optional: no data is an empty page
     if not isinstance(items, list):
         raise ResponseFormatError(reply.status_code, "expected data to be a list", data)
     next_offset = data.get("next_offset")
@@ -616,7 +631,9 @@ def parse_page(
         isinstance(next_offset, bool) or not isinstance(next_offset, int)
     ):
         raise ResponseFormatError(reply.status_code, "next_offset is not an integer", data)
-    has_more = data.get("has_more", False)
+    has_more = data.get("has_more")
+    if has_more is None:
+        has_more = bare and limit is not None and len(items) >= limit
     if not isinstance(has_more, bool):
         raise ResponseFormatError(reply.status_code, "has_more is not a boolean", data)
     kept = [structure(i, cls, status_code=reply.status_code) for i in items if not keep or keep(i)]
@@ -634,6 +651,8 @@ def parse_speech_page(reply: Reply, *, offset: int) -> tuple[Page[SpeechClip], i
     return parse_page(reply, SpeechClip, offset=offset)
 
 
-def parse_voice_page(reply: Reply, *, offset: int) -> tuple[Page[Voice], int]:
+def parse_voice_page(
+    reply: Reply, *, offset: int, limit: int | None = None
+) -> tuple[Page[Voice], int]:
     """A voices page (a ``data`` list or a bare list; the envelope is undocumented)."""
-    return parse_page(reply, Voice, offset=offset)
+    return parse_page(reply, Voice, offset=offset, limit=limit)

@@ -87,8 +87,8 @@ def check_id(field: str, value: object) -> str:
         raise ValidationError(field, f"must not contain {' '.join(repr(c) for c in bad)}")
     if _has_control_or_space(value):
         raise ValidationError(field, "must not contain whitespace or control characters")
-    if ".." in value:
-        raise ValidationError(field, "must not contain '..'")
+    if ".." in value or value == ".":
+        raise ValidationError(field, "must not be '.' or contain '..' (a path segment)")
     return value
 
 
@@ -130,7 +130,7 @@ def _check_number(field: str, value: object, low: float, high: float) -> float:
 def _check_reply(reply_url: object, reply_ref: object) -> None:
     if reply_url is not None:
         url = check_text("reply_url", reply_url, limit=REPLY_LIMIT)
-        if not url.startswith(("https://", "http://")) or _has_control_or_space(url):
+        if not url.lower().startswith(("https://", "http://")) or _has_control_or_space(url):
             raise ValidationError("reply_url", "must be an absolute http(s) URL")
     if reply_ref is not None:
         check_text("reply_ref", reply_ref, limit=REPLY_LIMIT)
@@ -174,8 +174,6 @@ def check_music(
             raise ValidationError("lyrics", "cannot be combined with instrumental=True")
         if name in MUSIC_PROMPT_LIMITS and name not in _LYRICS_MODELS:
             raise ValidationError("lyrics", f"are not supported by {name}")
-    if isinstance(image_paths, (str, bytes)):
-        raise ValidationError("image_paths", "must be a sequence of paths, not a single string")
     if image_paths:
         if name in MUSIC_PROMPT_LIMITS and name not in _IMAGE_MODELS:
             raise ValidationError("image_paths", f"are not supported by {name}")

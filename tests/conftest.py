@@ -70,7 +70,9 @@ class Recorder:
         return [r.url.raw_path.decode() for r in self.requests]
 
 
-def json_response(status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) -> httpx.Response:
+def json_response(
+    status: int, body: Any, headers: Iterable[tuple[str, str]] = ()
+) -> httpx.Response:
     """A response with a JSON body."""
     return httpx.Response(status, json=body, headers=list(headers))
 

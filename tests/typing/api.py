@@ -56,8 +56,8 @@ async def use_everything(client: AsyncClient) -> None:
     clip_job: Job = await client.speech.create("Hello", "voice-1", speed=1.0, emotion="calm")
     clip: SpeechClip = await client.speech.get(clip_job)
     text: str | None = clip.text
-    async for clip in client.speech.list():
-        pass
+    async for listed in client.speech.list():
+        language: str | None = listed.language_code
     async for voice in client.speech.voices(model="eleven-v3"):
         voice_id: str = voice.voice_id
     voices: Page[Voice] = await client.speech.voices_page()
@@ -79,7 +79,7 @@ async def use_everything(client: AsyncClient) -> None:
     account: Account = await client.accounts.get("a@b.c")
     max_jobs: int | None = account.max_jobs
 
-    del status, done, created, email, tracks, more, duration, text, voice_id, voices
+    del status, done, created, email, tracks, more, duration, text, voice_id, voices, language
     del limit, final, songs, song_one, running, available, removed, path, accounts, max_jobs
 
 
