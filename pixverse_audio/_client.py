@@ -7,6 +7,7 @@ library errors. Everything it sends comes from a `pixverse_audio._sansio.Call`.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import secrets
@@ -43,8 +44,9 @@ TOKEN_ENV: Final = "USEAPI_TOKEN"  # noqa: S105 - the variable's name, not a sec
 _UPLOAD_CHUNK: Final = 1024 * 1024
 
 
+@functools.cache
 def _user_agent() -> str:
-    from . import __version__
+    from . import __version__  # package metadata: read once, not per request
 
     return f"pixverse-audio/{__version__} httpx/{httpx.__version__}"
 
@@ -140,7 +142,11 @@ class AsyncClient:
             raise ConfigurationError(
                 "the API token must be printable ASCII without whitespace or control characters"
             )
-        self.__token = token
+        self._headers = {  # the only place the token is kept
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "User-Agent": _user_agent(),
+        }
         self._base_url = self._parse_base_url(base_url)
         self._prefix = self._base_url.raw_path.decode("ascii").rstrip("/")
         self._retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
@@ -308,11 +314,7 @@ class AsyncClient:
         self, call: Call, content: object = None, length: int | None = None
     ) -> httpx.Request:
         url = self._base_url.copy_with(raw_path=(self._prefix + call.path).encode("utf-8"))
-        headers = {
-            "Authorization": f"Bearer {self.__token}",
-            "Accept": "application/json",
-            "User-Agent": _user_agent(),
-        }
+        headers = dict(self._headers)
         extensions = {"timeout": self._timeout.as_dict()}
         if call.form is not None:
             body, headers["Content-Type"] = encode_multipart(call.form, secrets.token_hex(16))
