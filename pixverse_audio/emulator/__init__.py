@@ -246,12 +246,14 @@ class Emulator:
         Retries wait no longer than 0.1 s unless ``retry`` is given; other
         arguments go to `AsyncClient`.
         """
-        kwargs.setdefault(
-            "retry",
-            RetryPolicy(
-                backoff_base=0.01, backoff_cap=0.1, busy_delay=(0.01, 0.1), retry_after_cap=0.1
-            ),
-        )
+        if "retry" not in kwargs:
+            kwargs["retry"] = RetryPolicy(
+                max_retries=kwargs.pop("max_retries", 3),
+                backoff_base=0.01,
+                backoff_cap=0.1,
+                busy_delay=(0.01, 0.1),
+                retry_after_cap=0.1,
+            )
         return AsyncClient(self.token, base_url=self.base_url, transport=self.transport(), **kwargs)
 
     def http_client(self, **kwargs: Any) -> httpx.AsyncClient:

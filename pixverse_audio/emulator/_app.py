@@ -7,10 +7,13 @@ a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import email.policy
 import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
+from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any, Final
 
 import anyio
@@ -195,26 +198,22 @@ class EmulatorApp:
             raise _TooLarge
         chunks = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _TooLarge
-            chunks.append(chunk)
+        async with contextlib.aclosing(request.stream()) as stream:
+            async for chunk in stream:
+                size += len(chunk)
+                if size > limit:
+                    raise _TooLarge
+                chunks.append(chunk)
         return b"".join(chunks)
 
     async def _fields(self, request: Request) -> Mapping[str, Any]:
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind == "multipart/form-data":
-            if int(request.headers.get("content-length") or 0) > JSON_LIMIT:
-                raise _TooLarge
-            try:
-                async with request.form(max_files=0, max_fields=64) as form:
-                    return {k: v for k, v in form.items() if isinstance(v, str)}
-            except Exception as exc:
-                raise Reject(400, f"Malformed multipart body: {exc}") from None
-        if kind not in ("application/json", ""):
+        content_type = request.headers.get("content-type", "")
+        kind = content_type.split(";")[0].strip().lower()
+        if kind not in ("application/json", "multipart/form-data", ""):
             raise Reject(400, f"Unsupported content type {kind}; use application/json")
         body = await self._body(request, JSON_LIMIT)
+        if kind == "multipart/form-data":
+            return _form_fields(content_type, body)
         try:
             data = json.loads(body)
         except (ValueError, RecursionError):
@@ -379,6 +378,31 @@ class EmulatorApp:
         headers["content-range"] = f"bytes {start}-{end}/{len(data)}"
         body = b"" if request.method == "HEAD" else data[start : end + 1]
         return Response(body, 206, headers={**headers, "content-length": str(end - start + 1)})
+
+
+def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The text fields of a ``multipart/form-data`` body; any defect is a 400."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n"
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        head.encode("latin-1", "replace") + body
+    )
+    if not message.is_multipart() or message.defects:
+        raise Reject(400, "Malformed multipart body")
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.defects or not isinstance(name, str):
+            raise Reject(400, "Malformed multipart body")
+        if part.get_filename() is not None:
+            raise Reject(400, f"Parameter {name} must be text, not a file")
+        if len(fields) >= 64:
+            raise Reject(400, "Too many multipart fields")
+        payload = part.get_payload(decode=True)
+        try:
+            fields[name] = payload.decode("utf-8") if isinstance(payload, bytes) else ""
+        except UnicodeDecodeError:
+            raise Reject(400, f"Parameter {name} is not UTF-8 text") from None
+    return fields
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -368,6 +368,8 @@ class EmulatorState:
         due = []
         keep = []
         for job in self._callback_jobs:
+            if not job.tracked:
+                continue  # released with DELETE scheduler/{id}: no more callbacks
             status = job.status(now)
             if status != job.callback_status:
                 job.callback_status = status

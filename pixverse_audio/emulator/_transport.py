@@ -35,6 +35,7 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         self.total = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request = await _buffered(request)
         timeouts = request.extensions.get("timeout", {})
         read = timeouts.get("read")
         self.in_flight += 1
@@ -60,3 +61,35 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._asgi.aclose()
+
+
+class _Body(httpx.AsyncByteStream):
+    """A request body already in memory, iterated without an async generator.
+
+    ``ASGITransport`` hands the app an iterator over the request stream; if the
+    app answers before reading it all (a 413, a malformed form), an async
+    generator would be left unfinished, which trio reports when it is
+    collected. A plain iterator has nothing to finalise.
+    """
+
+    def __init__(self, body: bytes) -> None:
+        self._chunks = [body] if body else []
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if not self._chunks:
+            raise StopAsyncIteration
+        return self._chunks.pop()
+
+
+async def _buffered(request: httpx.Request) -> httpx.Request:
+    body = await request.aread()
+    return httpx.Request(
+        request.method,
+        request.url,
+        headers=request.headers,
+        stream=_Body(body),
+        extensions=request.extensions,
+    )
