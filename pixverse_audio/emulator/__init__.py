@@ -38,11 +38,10 @@ from ._state import EmulatedAccount, EmulatedJob, EmulatorState, ManualClock, Ti
 from ._transport import EmulatorTransport
 
 __all__ = [
-    "DEFAULT_TOKEN",
-    "ROUTES",
     "CallbackRecord",
     "ConnectionDropped",
     "ConnectionRefused",
+    "DEFAULT_TOKEN",
     "EmulatedAccount",
     "EmulatedJob",
     "Emulator",
@@ -51,6 +50,7 @@ __all__ = [
     "Fault",
     "Faults",
     "ManualClock",
+    "ROUTES",
     "Timing",
     "serve_emulator",
 ]

@@ -35,6 +35,7 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         self.total = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` from the app, as a network would (timeouts, drops)."""
         request = await _buffered(request)
         timeouts = request.extensions.get("timeout", {})
         read = timeouts.get("read")
@@ -60,6 +61,7 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         return response
 
     async def aclose(self) -> None:
+        """Close the underlying ASGI transport."""
         await self._asgi.aclose()
 
 
