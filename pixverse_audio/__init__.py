@@ -16,6 +16,7 @@ change in any release. The exception hierarchy is drawn in
 from typing import Any as _Any
 
 from ._client import AsyncClient
+from ._engine import Batch
 from ._errors import (
     AccountError,
     APIConnectionError,
@@ -38,6 +39,7 @@ from ._errors import (
     ValidationError,
     WaitTimeoutError,
 )
+from ._jobs import GenerationResult, JobEvent, MusicRequest, PollPolicy, SpeechRequest
 from ._models import (
     Account,
     AccountAvailability,
@@ -81,24 +83,29 @@ __all__ = [
     "AuthenticationError",
     "Availability",
     "BadRequestError",
+    "Batch",
     "BusyError",
     "ConfigurationError",
     "CreditFormula",
     "FilesAPI",
     "GenerationFailedError",
+    "GenerationResult",
     "InsufficientCreditsError",
     "Job",
+    "JobEvent",
     "MinimaxAPI",
     "MinimaxMusicAPI",
     "MinimaxSong",
     "MinimaxStatus",
     "ModerationError",
     "MusicAPI",
+    "MusicRequest",
     "NotFoundError",
     "OutcomeUnknownError",
     "Page",
     "PaymentRequiredError",
     "PixverseAudioError",
+    "PollPolicy",
     "ProviderGroup",
     "ResponseFormatError",
     "RetryPolicy",
@@ -109,6 +116,7 @@ __all__ = [
     "SpeechClip",
     "SpeechModel",
     "SpeechModels",
+    "SpeechRequest",
     "SubscriptionExpiredError",
     "Track",
     "UploadedFile",

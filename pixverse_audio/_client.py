@@ -12,7 +12,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, TypeVar
@@ -29,10 +29,12 @@ from ._errors import (
     ResponseFormatError,
     ServerError,
 )
+from ._jobs import JobEvent, PollPolicy
 from ._logging import logger
 from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, MusicAPI, SchedulerAPI, SpeechAPI
 from ._retry import NEVER_SENT, Failure, RetryPolicy, failure_of_status
 from ._sansio import Call, CallKind, Reply, encode_multipart, raise_for_status
+from ._slots import SlotPool
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
 
@@ -110,6 +112,11 @@ class AsyncClient:
         transport: An ``httpx`` transport for the client's own HTTP client
             (for example the emulator's in-process transport); closed by
             `aclose`. Not together with ``http_client``.
+        max_jobs: Concurrent jobs per account for the engine (``generate_many``):
+            one number for every account, or a map of email to number (1..8).
+            ``None`` reads each account's ``maxJobs`` from the API once.
+        poll: How often `wait` and batches ask for status (`PollPolicy`).
+        on_event: Called with a `JobEvent` for every step of every batch job.
 
     Raises:
         ConfigurationError: No token was given or found, or ``base_url`` is not
@@ -134,6 +141,9 @@ class AsyncClient:
         retry: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_jobs: int | Mapping[str, int] | None = None,
+        poll: PollPolicy | None = None,
+        on_event: Callable[[JobEvent], None] | None = None,
     ) -> None:
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         if not token or not token.strip():
@@ -163,6 +173,10 @@ class AsyncClient:
         self._http = http_client or httpx.AsyncClient(timeout=self._timeout, transport=transport)
         self._rng = random.Random()
         self._closed = False
+        self._max_jobs = _check_max_jobs(max_jobs)
+        self._slots: SlotPool | None = None
+        self.poll = poll if poll is not None else PollPolicy()
+        self._on_event = on_event
         self.music = MusicAPI(self)
         self.speech = SpeechAPI(self)
         self.minimax = MinimaxAPI(self)
@@ -193,6 +207,12 @@ class AsyncClient:
     def base_url(self) -> str:
         """The API origin (and path prefix) requests go to."""
         return str(self._base_url).rstrip("/")
+
+    def _slot_pool(self) -> SlotPool:
+        """The per-account job slots shared by every batch of this client."""
+        if self._slots is None:
+            self._slots = SlotPool(self, self._max_jobs)
+        return self._slots
 
     @property
     def retry(self) -> RetryPolicy:
@@ -229,9 +249,9 @@ class AsyncClient:
 
     # ------------------------------------------------------------- sending
 
-    async def _call(self, call: Call, parse: Callable[[Reply], T]) -> T:
+    async def _call(self, call: Call, parse: Callable[[Reply], T], *, retry_busy: bool = True) -> T:
         """Send ``call`` and parse the reply; creates map a garbled 2xx to an unknown outcome."""
-        reply = await self._send(call)
+        reply = await self._send(call, retry_busy=retry_busy)
         if call.kind is not CallKind.CREATE:
             return parse(reply)
         try:
@@ -251,11 +271,12 @@ class AsyncClient:
             payload=dict(call.payload),
         )
 
-    async def _send(self, call: Call) -> Reply:
+    async def _send(self, call: Call, *, retry_busy: bool = True) -> Reply:
         """Send ``call`` under the retry policy; return the final reply.
 
         Error statuses are returned for the parser to raise, except a 5xx on a
-        create, which raises `OutcomeUnknownError` (the job may exist).
+        create, which raises `OutcomeUnknownError` (the job may exist). With
+        ``retry_busy=False`` a 429 is returned at once (the engine handles it).
         """
         self._check_open()
         retries = 0
@@ -272,6 +293,8 @@ class AsyncClient:
                 retry_after = None
             else:
                 failure = failure_of_status(reply.status_code)
+                if failure is Failure.BUSY and not retry_busy:
+                    return reply
                 if failure is None or not self._retry.should_retry(call.kind, failure, retries):
                     if failure is Failure.SERVER and call.kind is CallKind.CREATE:
                         try:
@@ -374,6 +397,16 @@ class AsyncClient:
             headers=dict(response.headers),
             body=response.content,
         )
+
+
+def _check_max_jobs(value: object) -> int | Mapping[str, int] | None:
+    if value is None:
+        return None
+    entries = value.items() if isinstance(value, Mapping) else [("max_jobs", value)]
+    for key, cap in entries:
+        if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 8:
+            raise ConfigurationError(f"max_jobs for {key} must be an integer within 1..8")
+    return value  # type: ignore[return-value]
 
 
 def _retry_after(reply: Reply) -> float | None:

@@ -7,15 +7,17 @@ the client's single `_send`, parse the reply (pure, maps errors).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio.to_thread
 
 from . import _sansio as sansio
+from ._engine import Batch, wait_for
 from ._errors import ValidationError
+from ._jobs import JobEvent, MusicRequest, PollPolicy, SpeechRequest
 from ._models import (
     Account,
     Availability,
@@ -112,6 +114,114 @@ class MusicAPI(_Resource):
         """
         call = sansio.music_get(audio_id_of(audio_id))
         return await self._client._call(call, sansio.parse_track)
+
+    async def wait(
+        self,
+        job: str | Job | Track,
+        *,
+        timeout: float = 1200.0,
+        poll_interval: PollPolicy | None = None,
+        cancel_on_timeout: bool = True,
+    ) -> Track:
+        """Poll a music job until it is final and return the COMPLETED track.
+
+        The first check comes after about a second, then each gap is 1.5 times
+        longer (with jitter) up to 10 s (see `PollPolicy`). A 404 just after the
+        create means "not visible yet", for ``poll.not_found_grace`` seconds.
+
+        Args:
+            job: The job, track or ``audio_id``.
+            timeout: Seconds to wait in all (``math.inf``: no deadline).
+            poll_interval: A `PollPolicy` instead of the client's.
+            cancel_on_timeout: On the deadline (or a cancellation), release the
+                job from the scheduler so its slot is free; it may still finish
+                and bill.
+
+        Raises:
+            GenerationFailedError: The job ended FAILED (``.track`` has the details).
+            WaitTimeoutError: The deadline passed first (``.audio_id`` to resume).
+        """
+        result = await wait_for(
+            self._client,
+            "music",
+            job,
+            timeout=timeout,
+            poll=poll_interval or self._client.poll,
+            cancel_on_timeout=cancel_on_timeout,
+        )
+        return cast(Track, result)
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        timeout: float = 1200.0,
+        poll_interval: PollPolicy | None = None,
+        cancel_on_timeout: bool = True,
+        **create_kwargs: Any,
+    ) -> Track:
+        """Create a music job and wait for its track: `create` then `wait`.
+
+        ``create_kwargs`` are the arguments of `create` (``model``, ``lyrics``, ...).
+        """
+        job = await self.create(prompt, **create_kwargs)
+        return await self.wait(
+            job, timeout=timeout, poll_interval=poll_interval, cancel_on_timeout=cancel_on_timeout
+        )
+
+    def generate_many(
+        self,
+        requests: Iterable[MusicRequest] | AsyncIterable[MusicRequest],
+        *,
+        timeout: float = 1200.0,
+        max_attempts: int = 2,
+        raise_on_error: bool = False,
+        poll_interval: PollPolicy | None = None,
+        cancel_on_timeout: bool = True,
+        on_event: Callable[[JobEvent], None] | None = None,
+    ) -> Batch[MusicRequest, Track]:
+        """Run many music jobs as fast as the accounts allow; stream results as they finish.
+
+        ::
+
+            requests = [MusicRequest(prompt=p) for p in prompts]
+            async with client.music.generate_many(requests) as results:
+                async for result in results:
+                    ...  # result.request, result.track, result.error, result.attempts
+
+        Requests (a list, any iterable, or an async iterable) are read lazily,
+        a few at a time, so any number runs in constant memory. Each account
+        runs at most its ``maxJobs`` jobs at once (`AsyncClient` ``max_jobs``);
+        requests without an ``email`` go to the least busy account. A 429 makes
+        the engine re-read the accounts' free slots and send the create again
+        (a 429 never creates a job). Status is read with one list request per
+        account per tick.
+
+        Args:
+            requests: `MusicRequest` values.
+            timeout: Seconds each job may take from create to final.
+            max_attempts: Jobs to create per request when they end FAILED (each
+                one is paid; FAILED is usually transient).
+            raise_on_error: Raise the first failed result's error instead of
+                yielding it (the rest of the batch is stopped).
+            poll_interval: A `PollPolicy` instead of the client's.
+            cancel_on_timeout: Release a job from the scheduler at its deadline.
+            on_event: Called with a `JobEvent` for every step of every job.
+
+        Returns:
+            A `Batch`: enter it with ``async with`` to run it and iterate the results.
+        """
+        return Batch(
+            self._client,
+            "music",
+            requests,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            raise_on_error=raise_on_error,
+            poll=poll_interval or self._client.poll,
+            cancel_on_timeout=cancel_on_timeout,
+            on_event=on_event,
+        )
 
     async def list_page(
         self, *, email: str | None = None, limit: int = 50, offset: int = 0
@@ -227,6 +337,72 @@ class SpeechAPI(_Resource):
         """Fetch the current state of a speech job (GET speech/{audio_id})."""
         call = sansio.speech_get(audio_id_of(audio_id))
         return await self._client._call(call, sansio.parse_speech_clip)
+
+    async def wait(
+        self,
+        job: str | Job | SpeechClip,
+        *,
+        timeout: float = 600.0,
+        poll_interval: PollPolicy | None = None,
+        cancel_on_timeout: bool = True,
+    ) -> SpeechClip:
+        """Poll a speech job until it is final and return the COMPLETED clip.
+
+        See `MusicAPI.wait`.
+
+        Raises:
+            GenerationFailedError: The job ended FAILED.
+            WaitTimeoutError: The deadline passed first.
+        """
+        result = await wait_for(
+            self._client,
+            "speech",
+            job,
+            timeout=timeout,
+            poll=poll_interval or self._client.poll,
+            cancel_on_timeout=cancel_on_timeout,
+        )
+        return cast(SpeechClip, result)
+
+    async def generate(
+        self,
+        text: str,
+        voice_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: PollPolicy | None = None,
+        cancel_on_timeout: bool = True,
+        **create_kwargs: Any,
+    ) -> SpeechClip:
+        """Create a speech job and wait for its clip: `create` then `wait`."""
+        job = await self.create(text, voice_id, **create_kwargs)
+        return await self.wait(
+            job, timeout=timeout, poll_interval=poll_interval, cancel_on_timeout=cancel_on_timeout
+        )
+
+    def generate_many(
+        self,
+        requests: Iterable[SpeechRequest] | AsyncIterable[SpeechRequest],
+        *,
+        timeout: float = 600.0,
+        max_attempts: int = 2,
+        raise_on_error: bool = False,
+        poll_interval: PollPolicy | None = None,
+        cancel_on_timeout: bool = True,
+        on_event: Callable[[JobEvent], None] | None = None,
+    ) -> Batch[SpeechRequest, SpeechClip]:
+        """Run many speech jobs; see `MusicAPI.generate_many` (with `SpeechRequest`)."""
+        return Batch(
+            self._client,
+            "speech",
+            requests,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            raise_on_error=raise_on_error,
+            poll=poll_interval or self._client.poll,
+            cancel_on_timeout=cancel_on_timeout,
+            on_event=on_event,
+        )
 
     async def list_page(
         self, *, email: str | None = None, limit: int = 50, offset: int = 0
