@@ -32,6 +32,7 @@ Kind = Literal["music", "speech"]
 
 MISSING_BEFORE_GET: Final = 2  # polls a job may be absent from the page before a GET by id
 EARLY: Final = 0.05  # share of the estimated duration used as the gap after a miss
+MARGIN: Final = 0.03  # first check this share after the estimated finish: most checks then hit
 
 
 @attrs.define(eq=False)
@@ -74,7 +75,6 @@ class Watch(Generic[O]):
     result: O | None = None
     status: object = None
     last_unfinished: float = -math.inf
-    misses: int = 0
     missing: int = 0
 
 
@@ -104,6 +104,7 @@ class AccountPoller(Generic[O]):
         self._watches: dict[str, Watch[O]] = {}
         self._wake = anyio.Event()
         self._rng = random.Random()
+        self._misses = 0  # polls in a row that found nothing final
         self.requests = 0
 
     def watch(self, job_id: str) -> Watch[O]:
@@ -120,7 +121,7 @@ class AccountPoller(Generic[O]):
 
     def _first_gap(self) -> float:
         estimate = self._estimate.value
-        return estimate if estimate is not None else self._policy.first
+        return estimate * (1 + MARGIN) if estimate is not None else self._policy.first
 
     def _miss_gap(self, misses: int) -> float:
         estimate = self._estimate.value
@@ -159,10 +160,13 @@ class AccountPoller(Generic[O]):
                 page = await self._client.speech.list_page(email=self.email, limit=limit)
         except PixverseAudioError as exc:
             logger.info("status poll of %s failed (%s); trying again later", self.email, exc)
+            self._misses += 1
             for watch in watches.values():
                 self._reschedule(watch, now)
             return
         seen = {item.audio_id: cast(O, item) for item in page.items}
+        finished = any(item.final for job_id, item in seen.items() if job_id in watches)
+        self._misses = 0 if finished else self._misses + 1
         for job_id, watch in watches.items():
             item = seen.get(job_id)
             if item is None:
@@ -177,13 +181,13 @@ class AccountPoller(Generic[O]):
     def _reschedule(self, watch: Watch[O], now: float) -> None:
         """Plan the next check of a job that is not final yet.
 
-        A job that was due (or nearly: within the shortest gap, so jobs due
-        together share one poll) gets the next, slightly longer, gap; one that
-        was not due yet keeps its planned check.
+        The account backs off as one: after polls that found nothing final,
+        the gap grows. A job due before the next poll would come anyway joins
+        it; one due later keeps its planned check.
         """
-        if watch.next_check <= now + self._miss_gap(0):
-            watch.next_check = now + self._miss_gap(watch.misses)
-            watch.misses += 1
+        gap = self._miss_gap(self._misses)
+        if watch.next_check <= now + gap:
+            watch.next_check = now + gap
 
     async def _get(self, watch: Watch[O], now: float) -> O | None:
         self.requests += 1
@@ -210,4 +214,4 @@ class AccountPoller(Generic[O]):
             watch.done.set()
             return
         watch.last_unfinished = now
-        self._reschedule(watch, now)
+        self._reschedule(watch, now)  # after the account's miss count was updated
