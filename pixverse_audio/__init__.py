@@ -16,6 +16,7 @@ change in any release. The exception hierarchy is drawn in
 from typing import Any as _Any
 
 from ._client import AsyncClient
+from ._download import AudioStream
 from ._engine import Batch
 from ._errors import (
     AccountError,
@@ -26,6 +27,7 @@ from ._errors import (
     BadRequestError,
     BusyError,
     ConfigurationError,
+    DownloadError,
     GenerationFailedError,
     InsufficientCreditsError,
     ModerationError,
@@ -80,6 +82,7 @@ __all__ = [
     "AccountsAPI",
     "AsyncClient",
     "AudioStatus",
+    "AudioStream",
     "AuthenticationError",
     "Availability",
     "BadRequestError",
@@ -87,6 +90,7 @@ __all__ = [
     "BusyError",
     "ConfigurationError",
     "CreditFormula",
+    "DownloadError",
     "FilesAPI",
     "GenerationFailedError",
     "GenerationResult",

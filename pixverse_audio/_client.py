@@ -21,6 +21,8 @@ import anyio
 import anyio.to_thread
 import httpx
 
+from ._download import AudioStream
+from ._download import download as download_audio
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -31,6 +33,7 @@ from ._errors import (
 )
 from ._jobs import JobEvent, PollPolicy
 from ._logging import logger
+from ._models import SpeechClip, Track
 from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, MusicAPI, SchedulerAPI, SpeechAPI
 from ._retry import NEVER_SENT, Failure, RetryPolicy, failure_of_status
 from ._sansio import Call, CallKind, Reply, encode_multipart, raise_for_status
@@ -242,6 +245,53 @@ class AsyncClient:
         if self._owns_http:
             with anyio.CancelScope(shield=True):
                 await self._http.aclose()
+
+    async def download(
+        self,
+        track: Track | SpeechClip,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Path:
+        """Download a finished track's MP3 to ``dest`` and return its path.
+
+        Streams in 64 KiB chunks into a temporary file beside the destination
+        and renames it into place once the size matches ``Content-Length`` and
+        the job's ``file_size``; on any failure or cancellation nothing is left.
+        A dropped connection resumes with a ``Range`` request (or restarts)
+        up to three times. The media host never receives the API token.
+
+        Args:
+            track: A COMPLETED `Track` or `SpeechClip`.
+            dest: A directory (the name comes from the track, made safe) or a file path.
+            overwrite: Replace an existing file.
+            progress: Called with ``(bytes_received, total_or_None)`` after each chunk.
+
+        Raises:
+            ValidationError: The track is not COMPLETED or has no url, the
+                directory does not exist, or the file exists; nothing was fetched.
+            DownloadError: The media host failed, the size did not match, or a
+                redirect pointed somewhere unsafe.
+        """
+        self._check_open()
+        return await download_audio(self, track, dest, overwrite=overwrite, progress=progress)
+
+    def stream_audio(self, track: Track | SpeechClip) -> AudioStream:
+        """The bytes of a finished track as a stream, for piping into storage.
+
+        ::
+
+            async with client.stream_audio(track) as audio:
+                async for chunk in audio:
+                    ...
+
+        Raises:
+            ValidationError: The track is not COMPLETED or has no url.
+            DownloadError: The URL's scheme is unsafe, or the media host failed.
+        """
+        self._check_open()
+        return AudioStream(self, track)
 
     def _check_open(self) -> None:
         if self._closed:

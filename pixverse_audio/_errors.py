@@ -21,6 +21,7 @@ exception escapes a public method (the original is kept as ``__cause__``)::
     │   └── ResponseFormatError            a body that does not fit the model
     ├── APIConnectionError                 the request failed on the network
     │   └── APITimeoutError(TimeoutError)  ... by timing out
+    ├── DownloadError                      fetching a finished track's audio failed
     ├── OutcomeUnknownError                a create may or may not have started a paid job
     ├── GenerationFailedError              the job reached FAILED; .track .fail_code
     └── WaitTimeoutError(TimeoutError)     a wait passed its deadline; .audio_id
@@ -45,6 +46,7 @@ __all__ = [
     "BadRequestError",
     "BusyError",
     "ConfigurationError",
+    "DownloadError",
     "GenerationFailedError",
     "InsufficientCreditsError",
     "ModerationError",
@@ -166,6 +168,21 @@ class APIConnectionError(PixverseAudioError):
 
 class APITimeoutError(APIConnectionError, TimeoutError):
     """The request timed out (connect, write, read or waiting for a connection)."""
+
+
+class DownloadError(PixverseAudioError):
+    """Fetching a finished track's audio failed: the media host refused or broke off,
+    the size did not match, or a redirect went somewhere unsafe.
+
+    Nothing is left at the destination when this is raised.
+
+    Attributes:
+        status_code: The media host's HTTP status, when it answered with an error.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class OutcomeUnknownError(PixverseAudioError):

@@ -100,7 +100,8 @@ class EmulatorApp:
         if route:
             counters.requests[route] += 1
             fault = self._emu.faults.next_for(route)
-        if fault is not None and fault.kind in ("drop_before", "refuse"):
+        early = ("refuse",) if route == "media" else ("drop_before", "refuse")
+        if fault is not None and fault.kind in early:  # media drops cut the real file short
             await self._drop(send, fault)
         if fault is not None and fault.kind == "status":
             response = self._fault_status(fault)  # refused before acting: no job is created
@@ -137,24 +138,29 @@ class EmulatorApp:
                 return name, match.groupdict()
         return "", {}
 
-    async def _drop(self, send: Send, fault: Fault) -> None:
-        # Start an answer and break it off: a real server's client then sees the
-        # connection close mid-response; the in-process transport maps the error.
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b'{"audio', "more_body": True})
+    async def _drop(self, send: Send, fault: Fault, response: Response | None = None) -> None:
+        """Start an answer and break it off, as a dropped connection does.
+
+        With ``response``, its real status, headers and first half of its body
+        go out first (a true prefix, as a real server would have sent). A real
+        server's client then sees the connection close mid-response; the
+        in-process transport maps the exception to the same ``httpx`` error.
+        """
+        if response is None:
+            headers = [(b"content-type", b"application/json"), (b"content-length", b"64")]
+            status, prefix = 200, b'{"audio'
+        else:
+            headers, status = response.raw_headers, response.status_code
+            prefix = bytes(response.body[: len(response.body) // 2])
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": prefix, "more_body": True})
         if fault.kind == "refuse":
             raise ConnectionRefused("emulated connection refused")
         raise ConnectionDropped("emulated dropped connection")
 
     async def _apply(self, fault: Fault, response: Response, send: Send) -> Response:
-        if fault.kind == "drop_after":
-            await self._drop(send, fault)
+        if fault.kind in ("drop_after", "drop_before"):  # before: only media gets here
+            await self._drop(send, fault, response)
         if fault.kind == "delay":
             await anyio.sleep(fault.seconds)
         if fault.kind == "malformed":

@@ -45,8 +45,8 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         try:
             scope = anyio.fail_after(read) if read is not None else contextlib.nullcontext()
             with scope:
-                response = await self._asgi.handle_async_request(request)
-                await response.aread()
+                answered = await self._asgi.handle_async_request(request)
+                body = await answered.aread()  # within the read timeout, as a socket would be
         except TimeoutError as exc:
             raise httpx.ReadTimeout("emulated read timeout", request=request) from exc
         except ConnectionRefused as exc:
@@ -58,7 +58,12 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
             ) from exc
         finally:
             self.in_flight -= 1
-        return response
+        return httpx.Response(
+            answered.status_code,
+            headers=answered.headers,
+            stream=_Body(body),
+            extensions=answered.extensions,
+        )
 
     async def aclose(self) -> None:
         """Close the underlying ASGI transport."""
