@@ -15,6 +15,7 @@ change in any release. The exception hierarchy is drawn in
 
 from typing import Any as _Any
 
+from ._callbacks import parse_callback
 from ._client import AsyncClient
 from ._download import AudioStream
 from ._engine import Batch
@@ -127,6 +128,7 @@ __all__ = [
     "ValidationError",
     "Voice",
     "WaitTimeoutError",
+    "parse_callback",
 ]
 
 

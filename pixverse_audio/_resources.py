@@ -115,6 +115,19 @@ class MusicAPI(_Resource):
         call = sansio.music_get(audio_id_of(audio_id))
         return await self._client._call(call, sansio.parse_track)
 
+    async def confirm(self, callback: Track) -> Track:
+        """Check an (unsigned) callback against the API: GET the job it names.
+
+        Returns the job as the API reports it now, which is what to act on.
+
+        Raises:
+            ValidationError: ``callback`` is not a music track.
+            NotFoundError: No such job: the callback was not genuine.
+        """
+        if not isinstance(callback, Track):
+            raise ValidationError("callback", f"must be a Track, not {type(callback).__name__}")
+        return await self.get(callback.audio_id)
+
     async def wait(
         self,
         job: str | Job | Track,
@@ -337,6 +350,14 @@ class SpeechAPI(_Resource):
         """Fetch the current state of a speech job (GET speech/{audio_id})."""
         call = sansio.speech_get(audio_id_of(audio_id))
         return await self._client._call(call, sansio.parse_speech_clip)
+
+    async def confirm(self, callback: SpeechClip) -> SpeechClip:
+        """Check an (unsigned) speech callback against the API; see `MusicAPI.confirm`."""
+        if not isinstance(callback, SpeechClip):
+            raise ValidationError(
+                "callback", f"must be a SpeechClip, not {type(callback).__name__}"
+            )
+        return await self.get(callback.audio_id)
 
     async def wait(
         self,
