@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 import httpx
@@ -211,6 +211,17 @@ class Emulator:
             callbacks=counters.callbacks,
             jobs=len(self.state.jobs),
         )
+
+    def preload(
+        self, count: int, *, email: str | None = None, kind: Literal["music", "speech"] = "music"
+    ) -> list[EmulatedJob]:
+        """Add ``count`` finished (COMPLETED) jobs to an account's lists at once.
+
+        No request is made and nothing is billed: for filling lists in tests
+        and benchmarks. ``email`` may be omitted when there is one account
+        (the first account is used otherwise).
+        """
+        return self.state.preload(count, email=email, kind=kind)
 
     def running(self) -> list[EmulatedJob]:
         """Jobs holding a scheduler slot now."""

@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from email.parser import BytesParser
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import anyio
 from starlette.requests import Request
@@ -257,12 +257,12 @@ class EmulatorApp:
         state = self._emu.state
         return _wire.job_body(state, state.job(audio_id, "speech"))
 
-    async def _list(self, request: Request, kind: str | None) -> Any:
+    async def _list(self, request: Request, kind: Literal["speech"] | None) -> Any:
         state = self._emu.state
         limit = self._int(request, "limit", 50, 1, 1000)
         offset = self._int(request, "offset", 0, 0, 10**9)
-        jobs = state.listing(self._email(request), kind)  # type: ignore[arg-type]
-        return _wire.page_body(state, jobs, limit=limit, offset=offset)
+        window, total = state.listing(self._email(request), kind, offset=offset, limit=limit)
+        return _wire.page_body(state, window, total=total, limit=limit, offset=offset)
 
     async def _music_list(self, request: Request, _: str) -> Any:
         return await self._list(request, None)  # every audio asset, speech included

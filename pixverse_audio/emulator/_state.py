@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from . import _audio
-from ._catalogue import MusicModel, SpeechModel
+from ._catalogue import VOICES, MusicModel, SpeechModel
 from ._rules import Reject, check_music, check_speech
 
 __all__ = ["EmulatedAccount", "EmulatedJob", "EmulatorState", "ManualClock", "Timing"]
@@ -198,6 +198,7 @@ class EmulatorState:
         self._next_asset = 11_223_344
         self.jobs: dict[str, EmulatedJob] = {}
         self.by_account: dict[str, list[EmulatedJob]] = {email: [] for email in emails}
+        self.speech: dict[str, list[EmulatedJob]] = {email: [] for email in emails}
         self._callback_jobs: list[EmulatedJob] = []
         self.uploads: dict[str, int] = {}
         self.counters = _Counters()
@@ -322,8 +323,7 @@ class EmulatorState:
             reply_ref=checked["reply_ref"],
             fields=checked,
         )
-        self.jobs[audio_id] = job
-        self.by_account[account.email].append(job)
+        self._record(job)
         if job.reply_url:
             self._callback_jobs.append(job)
         return job
@@ -337,16 +337,56 @@ class EmulatorState:
         return job
 
     def listing(
-        self, email: str | None, kind: Literal["music", "speech"] | None
+        self, email: str | None, kind: Literal["speech"] | None, *, offset: int, limit: int
+    ) -> tuple[list[EmulatedJob], int]:
+        """One page, newest first, and the total: every audio job (``kind=None``, as
+        GET music/ does) or speech only. Costs the page's size, not the account's."""
+        (account,) = self.scope(email)  # one account: email is required with several
+        jobs = self.by_account[account.email] if kind is None else self.speech[account.email]
+        total = len(jobs)
+        end = max(0, total - offset)
+        return jobs[max(0, end - limit) : end][::-1], total
+
+    def preload(
+        self, count: int, *, email: str | None = None, kind: Literal["music", "speech"] = "music"
     ) -> list[EmulatedJob]:
-        """Newest first: every audio job (``kind=None``, as GET music/ does) or one kind."""
-        out: list[EmulatedJob] = []
-        for account in self.scope(email):
-            out.extend(self.by_account[account.email])
-        if kind is not None:
-            out = [job for job in out if job.kind == kind]
-        out.sort(key=lambda job: job.asset_id, reverse=True)
-        return out
+        """Add ``count`` finished jobs to an account without requests or billing."""
+        (account,) = (
+            self.scope(email)
+            if email or len(self.accounts) == 1
+            else (next(iter(self.accounts.values())),)
+        )
+        now = self.now()
+        added = []
+        for i in range(count):
+            asset_id = self._next_asset
+            self._next_asset += 1
+            job = EmulatedJob(
+                audio_id=f"user:{self.user_id}-pixverse:{account.email}-{kind}:{asset_id}",
+                asset_id=asset_id,
+                kind=kind,
+                email=account.email,
+                model="music-2.6" if kind == "music" else "speech-2.8-hd",
+                provider="minimax",
+                prompt=f"preloaded {kind} {i}",
+                created=now - 300.0,
+                started=now - 290.0,
+                finished=now - 200.0,
+                fails=False,
+                duration=120.0 if kind == "music" else 5.0,
+                credits=40 if kind == "music" else 1,
+                fields=_PRELOADED_FIELDS[kind],
+                tracked=False,
+            )
+            self._record(job)
+            added.append(job)
+        return added
+
+    def _record(self, job: EmulatedJob) -> None:
+        self.jobs[job.audio_id] = job
+        self.by_account[job.email].append(job)
+        if job.kind == "speech":
+            self.speech[job.email].append(job)
 
     def scheduled(self) -> list[EmulatedJob]:
         """Jobs useapi.net is tracking and that are not final yet."""
@@ -390,6 +430,10 @@ class EmulatorState:
         return path
 
 
+_PRELOADED_FIELDS: Final[Mapping[str, Mapping[str, Any]]] = {
+    "music": {"lyrics": None, "instrumental": False},
+    "speech": {"voice": VOICES["minimax_english_radiant_girl"], "language_code": "en"},
+}
 _NO_CREDITS: Final = (
     "All Credits have been used up. Please upgrade your membership or purchase credits."
 )

@@ -103,14 +103,13 @@ def job_body(state: EmulatorState, job: EmulatedJob, *, reply_ref: bool = False)
 
 
 def page_body(
-    state: EmulatorState, jobs: list[EmulatedJob], *, limit: int, offset: int
+    state: EmulatorState, window: list[EmulatedJob], *, total: int, limit: int, offset: int
 ) -> dict[str, Any]:
     """A v2 list envelope; ``next_offset`` is ``offset + limit`` as in the docs' example."""
-    window = jobs[offset : offset + limit]
     return {
         "data": [job_body(state, job) for job in window],
         "next_offset": offset + limit,
-        "has_more": offset + limit < len(jobs),
+        "has_more": offset + limit < total,
     }
 
 

@@ -166,5 +166,5 @@ def test_console_script_dispatches_to_the_emulator(capsys: pytest.CaptureFixture
     assert exited.value.code == 0
     assert "--max-jobs" in capsys.readouterr().out
     assert cli_main(["nonsense"]) == 2
-    assert "unknown command" in capsys.readouterr().err
+    assert "No such command 'nonsense'" in capsys.readouterr().err
     assert cli_main([]) == 2
