@@ -64,3 +64,47 @@ def emit(name: str, results: Mapping[str, Any], rows: list[tuple[str, str]]) -> 
     print(f"\n{name}", file=sys.stderr)
     for label, value in rows:
         print(f"  {label:<{width}}  {value}", file=sys.stderr)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def emulator_process(*args: str) -> Iterator[str]:
+    """Run ``python -m pixverse_audio.emulator`` in a separate process; yield its URL.
+
+    The client under test then has its process (CPU, memory) to itself.
+    """
+    import subprocess
+    import urllib.request
+
+    from pixverse_audio.emulator import DEFAULT_TOKEN
+
+    port = free_port()
+    command = [sys.executable, "-m", "pixverse_audio.emulator", "--port", str(port), "--quiet"]
+    server = subprocess.Popen([*command, *args], stdout=subprocess.DEVNULL)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            request = urllib.request.Request(  # noqa: S310 - an http URL on loopback
+                f"{url}/v2/pixverse/accounts/",
+                headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=1):  # noqa: S310 - loopback
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the emulator process did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

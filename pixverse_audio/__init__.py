@@ -136,7 +136,7 @@ def _set_public_module() -> None:
     # Reprs and docs say pixverse_audio.Track, not pixverse_audio._models.Track.
     for name in __all__:
         obj = globals()[name]
-        if isinstance(obj, type):
+        if isinstance(obj, type) or callable(obj):
             obj.__module__ = __name__
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, TypeVar
+from urllib.parse import quote, urlencode
 
 import anyio
 import anyio.to_thread
@@ -161,7 +162,7 @@ class AsyncClient:
             "User-Agent": _user_agent(),
         }
         self._base_url = self._parse_base_url(base_url)
-        self._prefix = self._base_url.raw_path.decode("ascii").rstrip("/")
+        self._root = str(self._base_url).rstrip("/")  # origin and path prefix
         self._retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self._timeout = (
             DEFAULT_TIMEOUT
@@ -172,6 +173,7 @@ class AsyncClient:
         )
         if http_client is not None and transport is not None:
             raise ConfigurationError("pass http_client or transport, not both")
+        self._extensions = {"timeout": self._timeout.as_dict()}  # the same for every request
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=self._timeout, transport=transport)
         self._rng = random.Random()
@@ -386,15 +388,18 @@ class AsyncClient:
     def _request(
         self, call: Call, content: object = None, length: int | None = None
     ) -> httpx.Request:
-        url = self._base_url.copy_with(raw_path=(self._prefix + call.path).encode("utf-8"))
+        # One string, parsed once by httpx: ids stay raw in the path (':' and '@'
+        # are legal there), query values get ordinary percent-encoding.
+        url = self._root + call.path
+        if call.params:
+            url += "?" + urlencode(call.params, quote_via=quote, safe="")
         headers = dict(self._headers)
-        extensions = {"timeout": self._timeout.as_dict()}
+        extensions = self._extensions
         if call.form is not None:
             body, headers["Content-Type"] = encode_multipart(call.form, secrets.token_hex(16))
             return httpx.Request(
                 call.method,
                 url,
-                params=call.params,
                 content=body,
                 headers=headers,
                 extensions=extensions,
@@ -406,7 +411,6 @@ class AsyncClient:
         return httpx.Request(
             call.method,
             url,
-            params=call.params,
             json=call.json,
             content=content,  # type: ignore[arg-type]
             headers=headers,
@@ -442,10 +446,9 @@ class AsyncClient:
     async def _exchange(self, request: httpx.Request) -> Reply:
         # auth=None: a caller's http_client auth never replaces the API token.
         response = await self._http.send(request, auth=None, follow_redirects=False)
+        # httpx.Headers is a case-insensitive mapping already: no copy needed.
         return Reply(
-            status_code=response.status_code,
-            headers=dict(response.headers),
-            body=response.content,
+            status_code=response.status_code, headers=response.headers, body=response.content
         )
 
 

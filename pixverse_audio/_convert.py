@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import attrs
@@ -92,6 +92,7 @@ WIRE_NAMES: dict[type[Any], frozenset[str]] = {
 """The wire keys each model reads; everything else goes to ``extra``."""
 
 
+_ZERO = timedelta(0)
 _ISO = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})(?:[Tt ](?P<time>\d{2}:\d{2}(?::\d{2})?)"
     r"(?:[.,](?P<fraction>\d+))?)?\s*(?P<zone>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
@@ -107,6 +108,14 @@ def parse_datetime(value: object) -> datetime:
     """
     if not isinstance(value, str):
         raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    try:  # the fast path: the API's own form, and anything 3.11+ understands
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    else:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.utcoffset() == _ZERO else parsed.astimezone(timezone.utc)
     match = _ISO.fullmatch(value.strip())
     if match is None:
         raise ValueError(f"not an ISO 8601 timestamp: {value!r:.60}")
@@ -195,6 +204,36 @@ def _minimax_status(value: object, _: object = None) -> MinimaxStatus | int:
         return code
 
 
+# Optional primitives, with the common case (the right type, or null) inline:
+# these run for nearly every field of every item of every page.
+def _opt_str(value: object, _: object = None) -> str | None:
+    if value is None or value.__class__ is str:
+        return value
+    return _str(value)
+
+
+def _opt_int(value: object, _: object = None) -> int | None:
+    if value is None or value.__class__ is int:
+        return value
+    return _int(value)
+
+
+def _opt_float(value: object, _: object = None) -> float | None:
+    if value is None:
+        return None
+    if value.__class__ is int:
+        return float(value)
+    if value.__class__ is float and math.isfinite(value):
+        return value
+    return _float(value)
+
+
+def _opt_bool(value: object, _: object = None) -> bool | None:
+    if value is None or value.__class__ is bool:
+        return value
+    return _bool(value)
+
+
 def _optional(hook: Callable[[object, object], T]) -> Callable[[object, object], T | None]:
     def optional_hook(value: object, _: object = None) -> T | None:
         return None if value is None else hook(value, _)
@@ -210,15 +249,21 @@ def _is(alias: object) -> Callable[[object], bool]:
     return lambda candidate: candidate == alias
 
 
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(detailed_validation=True)
+def _make_converter(*, detailed: bool) -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=detailed)
     conv.register_structure_hook(int, _int)
     conv.register_structure_hook(float, _float)
     conv.register_structure_hook(str, _str)
     conv.register_structure_hook(bool, _bool)
     conv.register_structure_hook(datetime, _datetime)
-    # Generic aliases and unions are not classes: match them by equality.
+    # Generic aliases and unions are not classes: match them by equality. Direct
+    # hooks for the optional primitives skip cattrs' generic Optional dispatch.
     for alias, hook in (
+        (int | None, _opt_int),
+        (float | None, _opt_float),
+        (str | None, _opt_str),
+        (bool | None, _opt_bool),
+        (datetime | None, _optional(_datetime)),
         (tuple[str, ...], _str_tuple),
         (Mapping[str, Any], _mapping),
         (AudioStatus | int | None, _optional(_audio_status)),
@@ -257,7 +302,11 @@ def _model_hook(
     return hook
 
 
-_CONVERTER = _make_converter()
+# Two converters with the same hooks: the fast one structures every response;
+# the detailed one (which collects every problem with its path, several times
+# slower) runs only when the fast one fails, to write the error message.
+_FAST = _make_converter(detailed=False)
+_DETAILED = _make_converter(detailed=True)
 
 
 _PATH = re.compile(r"@ (?P<cls>\w+)\.(?P<attr>\w+)\S*")
@@ -281,7 +330,11 @@ def structure(data: object, cls: type[T], *, status_code: int = 200) -> T:
     is the HTTP status the body came with, for the error.
     """
     try:
-        return _CONVERTER.structure(data, cls)
+        return _FAST.structure(data, cls)
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError, RecursionError):
+        pass  # report it with the detailed converter below
+    try:
+        result = _DETAILED.structure(data, cls)
     except cattrs.BaseValidationError as exc:
         problems = "; ".join(
             _wire_path(line, cls) for line in cattrs.transform_error(exc, path=cls.__name__)
@@ -289,7 +342,15 @@ def structure(data: object, cls: type[T], *, status_code: int = 200) -> T:
         raise ResponseFormatError(
             status_code, f"unexpected response shape: {problems}", data
         ) from exc
-    except (TypeError, ValueError, KeyError, RecursionError) as exc:
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        ArithmeticError,
+        RecursionError,
+    ) as exc:
         raise ResponseFormatError(
             status_code, f"unexpected {cls.__name__} shape: {exc}", data
         ) from exc
+    return result  # both converters accept the same data; kept for safety

@@ -26,15 +26,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--failure-rate", type=float, default=0.0, help="share of FAILED jobs (0)")
     p.add_argument("--credits", type=float, default=1_000_000, help="credits per account")
     p.add_argument("--token", default=DEFAULT_TOKEN, help=f"accepted API token ({DEFAULT_TOKEN})")
+    p.add_argument(
+        "--job-seconds",
+        type=float,
+        default=None,
+        help="make every job take exactly this many API seconds (default: realistic ranges)",
+    )
+    p.add_argument("--quiet", action="store_true", help="log only errors")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and serve until interrupted."""
-    from . import Emulator
+    from . import Emulator, Timing
     from ._server import run_emulator
 
     args = parser().parse_args(argv)
+    fixed = Timing.fixed(args.job_seconds) if args.job_seconds is not None else None
     try:
         emulator = Emulator(
             accounts=args.accounts,
@@ -44,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             failure_rate=args.failure_rate,
             token=args.token,
+            music_timing=fixed,
+            speech_timing=fixed,
         )
     except ValueError as exc:
         print(f"pixverse-audio emulator: {exc}", file=sys.stderr)
@@ -55,7 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     try:
-        run_emulator(emulator, host=args.host, port=args.port)
+        run_emulator(
+            emulator, host=args.host, port=args.port, log_level="error" if args.quiet else "info"
+        )
     except OSError as exc:
         print(f"pixverse-audio emulator: {exc}", file=sys.stderr)
         return 1

@@ -12,13 +12,13 @@ import email.policy
 import json
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from . import _audio, _wire
@@ -74,6 +74,8 @@ _TABLE: Final = (
 )
 _ROUTES: Final = tuple((m, re.compile(p), name) for m, p, name in _TABLE)
 _MEDIA: Final = re.compile(r"/pixverse/audio/(?P<kind>music|speech)/(?P<asset>\d+)\.mp3")
+_BLOB: Final = re.compile(r"/_emulator/blob/(?P<size>\d{1,11})\.bin")
+BLOB_CHUNK: Final = 64 * 1024
 
 
 def _error(status: int, message: str, *, code: bool = True) -> JSONResponse:
@@ -130,7 +132,7 @@ class EmulatorApp:
 
     def _match(self, request: Request) -> tuple[str, Mapping[str, str]]:
         path = request.url.path
-        if _MEDIA.fullmatch(path):
+        if _MEDIA.fullmatch(path) or _BLOB.fullmatch(path):
             return "media", {}
         for method, pattern, name in _ROUTES:
             match = pattern.fullmatch(path)
@@ -363,6 +365,9 @@ class EmulatorApp:
     def _media(self, request: Request) -> Response:
         state = self._emu.state
         self._emu.media_requests.append(dict(request.headers))
+        blob = _BLOB.fullmatch(request.url.path)
+        if blob:
+            return _blob(int(blob["size"]), request)
         match = _MEDIA.fullmatch(request.url.path)
         job = next(
             (
@@ -409,6 +414,32 @@ def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
         except UnicodeDecodeError:
             raise Reject(400, f"Parameter {name} is not UTF-8 text") from None
     return fields
+
+
+def _blob_bytes(start: int, end: int) -> Iterator[bytes]:
+    """Bytes ``start..end`` (inclusive) of a deterministic pattern: byte i is i mod 251."""
+    pattern = bytes(i % 251 for i in range(251)) * (BLOB_CHUNK // 251 + 2)
+    position = start
+    while position <= end:
+        size = min(BLOB_CHUNK, end - position + 1)
+        offset = position % 251
+        yield pattern[offset : offset + size]
+        position += size
+
+
+def _blob(size: int, request: Request) -> Response:
+    """A large streamed download of ``size`` bytes (for download benchmarks), with ranges."""
+    headers = {"accept-ranges": "bytes", "content-type": "application/octet-stream"}
+    ranged = _byte_range(request.headers.get("range"), size)
+    start, end = ranged if ranged is not None else (0, size - 1)
+    headers["content-length"] = str(end - start + 1)
+    status = 200
+    if ranged is not None:
+        headers["content-range"] = f"bytes {start}-{end}/{size}"
+        status = 206
+    if request.method == "HEAD" or size == 0:
+        return Response(b"", status, headers=headers)
+    return StreamingResponse(_blob_bytes(start, end), status, headers=headers)
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -120,12 +120,14 @@ async def serve_emulator(
         emulator.state.media_url = previous_media
 
 
-def run_emulator(emulator: Emulator, *, host: str = "127.0.0.1", port: int = 8800) -> None:
+def run_emulator(
+    emulator: Emulator, *, host: str = "127.0.0.1", port: int = 8800, log_level: str = "info"
+) -> None:
     """Serve ``emulator`` in the foreground until interrupted (the shell command)."""
     sock = _bind(host, port)
     media = "localhost" if host == "127.0.0.1" else host
     emulator.state.media_url = f"http://{media}:{sock.getsockname()[1]}"
     try:
-        _server(emulator, "info").run(sockets=[sock])
+        _server(emulator, log_level).run(sockets=[sock])
     finally:
         sock.close()
