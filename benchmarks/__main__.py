@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("emulator_load", "bulk_makespan")
+BENCHMARKS = ("emulator_load", "bulk_makespan", "request_overhead")
 
 
 def main(argv: list[str]) -> int:

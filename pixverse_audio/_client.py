@@ -8,6 +8,7 @@ library errors. Everything it sends comes from a `pixverse_audio._sansio.Call`.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import random
 import secrets
@@ -423,13 +424,11 @@ class AsyncClient:
             reply = await self._attempt_file(call, call.content)
         else:
             reply = await self._exchange(self._request(call, call.content))
-        logger.debug(
-            "%s %s -> %d in %.0f ms",
-            call.method,
-            call.path,
-            reply.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.debug(
+                "%s %s -> %d in %.0f ms", call.method, call.path, reply.status_code, elapsed
+            )
         return reply
 
     async def _attempt_file(self, call: Call, path: Path) -> Reply:
