@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         [
             ("AsyncClient", f"{result['client_cpu_s']:.3f} s CPU for {calls} gets"),
             ("bare httpx + json.loads", f"{result['bare_httpx_cpu_s']:.3f} s CPU"),
-            ("CPU ratio (goal <= 1.10)", f"{result['ratio']:.3f} (wall {result['wall_ratio']:.3f})"),
+            ("CPU ratio (goal <= 1.10)", f"{result['ratio']:.3f}"),
+            ("wall ratio", f"{result['wall_ratio']:.3f}"),
             ("overhead per call", f"{result['overhead_us_per_call']:.1f} us CPU"),
         ],
     )

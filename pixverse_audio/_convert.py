@@ -19,6 +19,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from ._errors import ResponseFormatError
+from ._fastbuild import compile_builder
 from ._models import (
     Account,
     AccountAvailability,
@@ -38,7 +39,7 @@ from ._models import (
     Voice,
 )
 
-__all__ = ["WIRE_NAMES", "parse_datetime", "structure"]
+__all__ = ["WIRE_NAMES", "parse_datetime", "structure", "structure_many"]
 
 T = TypeVar("T")
 
@@ -188,20 +189,19 @@ def _mapping(value: object, _: object = None) -> Mapping[str, Any]:
     return value
 
 
+_AUDIO_STATUSES: dict[int, AudioStatus] = {s.value: s for s in AudioStatus}
+_MINIMAX_STATUSES: dict[int, MinimaxStatus] = {s.value: s for s in MinimaxStatus}
+
+
 def _audio_status(value: object, _: object = None) -> AudioStatus | int:
-    code = _int(value)
-    try:
-        return AudioStatus(code)
-    except ValueError:
-        return code  # a code this release does not know: kept, never raised
+    code = value if value.__class__ is int else _int(value)
+    # a code this release does not know is kept as a plain int, never raised
+    return _AUDIO_STATUSES.get(code, code)
 
 
 def _minimax_status(value: object, _: object = None) -> MinimaxStatus | int:
-    code = _int(value)
-    try:
-        return MinimaxStatus(code)
-    except ValueError:
-        return code
+    code = value if value.__class__ is int else _int(value)
+    return _MINIMAX_STATUSES.get(code, code)
 
 
 # Optional primitives, with the common case (the right type, or null) inline:
@@ -271,8 +271,44 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     ):
         conv.register_structure_hook_func(_is(alias), hook)
     for cls, renames in _RENAMES.items():
-        conv.register_structure_hook(cls, _model_hook(conv, cls, renames))
+        hook = _model_hook(conv, cls, renames)
+        if not detailed and cls in (Job, Track, SpeechClip):
+            hook = _fast_hook(cls, renames) or hook
+        conv.register_structure_hook(cls, hook)
     return conv
+
+
+_FAST_CONVERTERS: dict[object, Callable[[object], Any]] = {
+    str: _str,
+    str | None: _str,
+    int | None: _int,
+    bool: _bool,
+    bool | None: _bool,
+    float | None: _float,
+    datetime | None: parse_datetime,
+    AudioStatus | int | None: _audio_status,
+}
+
+
+def _fast_hook(cls: type[T], renames: Mapping[str, str]) -> Callable[[object, object], T] | None:
+    flag, final_codes = _FINAL_FROM_STATUS.get(cls, ("", frozenset()))
+    build = compile_builder(
+        cls,
+        renames=renames,
+        known=WIRE_NAMES[cls],
+        converters=_FAST_CONVERTERS,
+        final_flag=flag,
+        final_codes=final_codes,
+    )
+    if build is None:
+        return None
+
+    def hook(data: object, _: object) -> T:
+        if data.__class__ is not dict:
+            raise TypeError(f"expected an object, got {type(data).__name__}")
+        return build(data)
+
+    return hook
 
 
 def _model_hook(
@@ -321,6 +357,15 @@ def _wire_path(line: str, cls: type[Any]) -> str:
         return f"{match[0]} (JSON key {wire})" if wire else match[0]
 
     return _PATH.sub(name, line, count=1)
+
+
+def structure_many(items: list[Any], cls: type[T], *, status_code: int = 200) -> list[T]:
+    """`structure` every item of a list; one failing item raises its detailed error."""
+    hook = _FAST.get_structure_hook(cls)
+    try:
+        return [hook(item, cls) for item in items]
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError, RecursionError):
+        return [structure(item, cls, status_code=status_code) for item in items]
 
 
 def structure(data: object, cls: type[T], *, status_code: int = 200) -> T:

@@ -75,7 +75,10 @@ def _email_from(audio_id: str) -> str | None:
     return match["email"] if match else None
 
 
-@attrs.frozen(kw_only=True)
+# Jobs, tracks and clips are parsed by the hundred on every poll of a batch:
+# they keep their fields in a per-instance dict (not slots) so the generated
+# builder in _fastbuild can fill them in one step. Frozen all the same.
+@attrs.frozen(kw_only=True, slots=False)
 class Job:
     """A job as accepted by ``music/create`` or ``speech/create``.
 
@@ -106,7 +109,7 @@ class Job:
         return _email_from(self.audio_id)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class _Audio:
     audio_id: str
     asset_id: int | None = None
@@ -151,7 +154,7 @@ class _Audio:
         return self.final and self.status != AudioStatus.COMPLETED
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class Track(_Audio):
     """One v2 music job as the API last reported it (GET music/{audio_id}).
 
@@ -173,7 +176,7 @@ class Track(_Audio):
     auto_lyrics: bool | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class SpeechClip(_Audio):
     """One v2 text-to-speech job as the API last reported it (GET speech/{audio_id}).
 

@@ -21,7 +21,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from . import _validate as v
-from ._convert import structure
+from ._convert import structure, structure_many
 from ._errors import (
     AccountError,
     APIError,
@@ -636,7 +636,8 @@ def parse_page(
         has_more = bare and limit is not None and len(items) >= limit
     if not isinstance(has_more, bool):
         raise ResponseFormatError(reply.status_code, "has_more is not a boolean", data)
-    kept = [structure(i, cls, status_code=reply.status_code) for i in items if not keep or keep(i)]
+    chosen = [i for i in items if keep(i)] if keep else items
+    kept = structure_many(chosen, cls, status_code=reply.status_code)
     page = Page(items=tuple(kept), next_offset=next_offset, has_more=has_more, offset=offset)
     return page, len(items)
 
