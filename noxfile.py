@@ -34,6 +34,13 @@ def soak(session: nox.Session) -> None:
 
 
 @nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Every benchmark (JSON lines on stdout, tables on stderr); pass --quick to shrink."""
+    session.install("-e", ".[bench]")
+    session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
     """ruff check (with the ASYNC rules) and ruff format --check."""
     session.install("ruff>=0.6")

@@ -1,6 +1,7 @@
-"""``python -m benchmarks [name ...] [--quick] [--backend asyncio|trio]``: run benchmarks.
+"""``python -m benchmarks [name ...] [--quick] [--backend asyncio|trio|both]``: run benchmarks.
 
-Names come first; every option after them is passed to each benchmark.
+Names come first (default: all); every option after them is passed to each
+benchmark. Each prints one JSON object per run to stdout and a table to stderr.
 """
 
 from __future__ import annotations
@@ -8,7 +9,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("emulator_load", "bulk_makespan", "request_overhead")
+BENCHMARKS = (
+    "request_overhead",
+    "parse_throughput",
+    "bulk_makespan",
+    "scale",
+    "download_memory",
+    "pagination",
+    "emulator_load",
+)
 
 
 def main(argv: list[str]) -> int:

@@ -103,6 +103,7 @@ def best_of(rounds: int, repeat: int, fn: Any) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument("--backend", help="ignored: parsing involves no event loop")
     args = parser.parse_args(argv)
     items = 500
     body = page(items)
