@@ -102,8 +102,13 @@ def run_async(work: Callable[[], Awaitable[None]], *, backend: str = "asyncio") 
         raise SystemExit(INTERRUPTED)
 
 
-def read_requests(path: Path, defaults: dict[str, Any]) -> list[dict[str, Any]]:
-    """Prompts from a text file (one per line; ``#`` comments) or JSON lines (objects)."""
+def read_requests(
+    path: Path, defaults: dict[str, Any], *, allowed: frozenset[str] | None = None
+) -> list[dict[str, Any]]:
+    """Prompts from a text file (one per line; ``#`` comments) or JSON lines (objects).
+
+    JSON lines may only use the keys in ``allowed`` (a request's field names).
+    """
     from ._errors import ValidationError
 
     try:
@@ -122,6 +127,11 @@ def read_requests(path: Path, defaults: dict[str, Any]) -> list[dict[str, Any]]:
                 raise ValidationError("from", f"line {number} is not JSON") from None
             if not isinstance(fields, dict):
                 raise ValidationError("from", f"line {number} is not a JSON object")
+            unknown = sorted(set(fields) - allowed) if allowed is not None else []
+            if unknown:
+                raise ValidationError(
+                    "from", f"line {number} has unknown keys: {', '.join(unknown)}"
+                )
             requests.append({**defaults, **fields})
         else:
             requests.append({**defaults, "prompt": line})

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import click
 from rich.console import Console
 
@@ -17,7 +18,7 @@ from ._cli_output import print_json, print_table
 __all__ = ["cli"]
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Settings:
@@ -189,11 +190,14 @@ def music_generate(
     """Generate many tracks concurrently and download them into OUT."""
     from ._cli_generate import generate_and_download
 
-    rows = read_requests(source, {"model": model})
-    requests = [MusicRequest(**row) for row in rows]
+    failed = 0
 
     async def work(client: AsyncClient) -> None:
-        await generate_and_download(
+        nonlocal failed
+        allowed = frozenset(attrs.fields_dict(MusicRequest))
+        rows = read_requests(source, {"model": model}, allowed=allowed)  # bad input: exit 2
+        requests = [MusicRequest(**row) for row in rows]
+        summary = await generate_and_download(
             client,
             requests,
             out_dir,
@@ -202,8 +206,11 @@ def music_generate(
             as_json=as_json,
             console=out,
         )
+        failed = summary.failed
 
     settings.run(work)
+    if failed:
+        raise SystemExit(7)  # the summary above lists the failures
 
 
 # ---------------------------------------------------------------- speech

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 import anyio.to_thread
@@ -37,10 +37,11 @@ __all__ = ["AudioStream", "download", "safe_filename"]
 CHUNK: Final = 64 * 1024
 MAX_REDIRECTS: Final = 5
 MAX_RESUMES: Final = 3
+MAX_STEM_BYTES: Final = 146  # + ".mp3": 150 bytes
 _RESERVED: Final = frozenset(
     {"CON", "PRN", "AUX", "NUL"}
-    | {f"COM{i}" for i in range(1, 10)}
-    | {f"LPT{i}" for i in range(1, 10)}
+    | {f"COM{i}" for i in (*range(1, 10), "¹", "²", "³")}
+    | {f"LPT{i}" for i in (*range(1, 10), "¹", "²", "³")}
 )
 _UNSAFE: Final = re.compile(r'[<>:"/\\|?*]')
 _RESUMABLE: Final = (httpx.ReadError, httpx.RemoteProtocolError, httpx.ReadTimeout)
@@ -53,7 +54,8 @@ def safe_filename(track: Track | SpeechClip) -> str:
 
     From ``name`` (else the id): path separators, ``..``, control and
     reserved characters, leading dots and Windows device names are removed;
-    the result ends in ``.mp3`` and is at most 150 characters.
+    the result ends in ``.mp3`` and is at most 150 bytes in UTF-8 (file systems
+    count bytes; the temporary ``.part`` name beside it must fit in 255 too).
     """
     raw = track.name or track.audio_id.replace(":", "_")
     text = unicodedata.normalize("NFC", raw)
@@ -63,9 +65,10 @@ def safe_filename(track: Track | SpeechClip) -> str:
     stem, dot, suffix = text.rpartition(".")
     if not dot or suffix.lower() != "mp3":
         stem = text
-    stem = stem.strip(" .")[:146] or "audio"
-    if stem.split(".")[0].upper() in _RESERVED:
+    stem = stem.strip(" .") or "audio"
+    if stem.split(".")[0].strip(" ").upper() in _RESERVED:
         stem = f"_{stem}"
+    stem = stem.encode("utf-8")[:MAX_STEM_BYTES].decode("utf-8", "ignore").rstrip(" .") or "audio"
     return f"{stem}.mp3"
 
 
@@ -136,9 +139,12 @@ class AudioStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._response is not None:
-            with anyio.CancelScope(shield=True):
+        chunks, self._chunks = self._chunks, None
+        with anyio.CancelScope(shield=True):
+            if self._response is not None:
                 await self._response.aclose()
+            if chunks is not None:
+                await _finish(chunks)
 
     def __aiter__(self) -> AudioStream:
         if self._response is None:
@@ -160,6 +166,22 @@ class AudioStream:
             ) from exc
         self.received += len(chunk)
         return chunk
+
+
+async def _finish(chunks: Any) -> None:
+    """Run httpx's (nested) chunk generators to their end after the response closed.
+
+    Closing only the outermost generator would leave the inner ones suspended
+    for the garbage collector to finalise, which trio reports. With the
+    connection closed, the next read fails at the bottom and every generator
+    ends properly on the way up.
+    """
+    for _ in range(8):  # at most a few buffered chunks before the closed stream is hit
+        try:
+            await chunks.__anext__()
+        except Exception:  # StopAsyncIteration, or the closed stream: done
+            return
+    await chunks.aclose()
 
 
 def _range_start(response: httpx.Response) -> int | None:
@@ -199,6 +221,8 @@ async def _open(client: AsyncClient, url: httpx.URL, start: int) -> httpx.Respon
 
 def _destination(track: Track | SpeechClip, dest: str | os.PathLike[str], overwrite: bool) -> Path:
     path = Path(dest)
+    if str(dest).endswith(("/", os.sep)) and not path.is_dir():
+        raise ValidationError("dest", f"directory {str(dest)!r} does not exist")
     if path.is_dir():
         target = path / safe_filename(track)
         if target.resolve().parent != path.resolve():
