@@ -23,9 +23,11 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from . import _sansio as sansio
 from ._errors import (
+    AccountError,
     BusyError,
     ConfigurationError,
     GenerationFailedError,
+    InsufficientCreditsError,
     NotFoundError,
     OutcomeUnknownError,
     PixverseAudioError,
@@ -51,6 +53,7 @@ EventCallback = Callable[[JobEvent], None]
 CLEANUP_SECONDS: Final = 10.0  # bound on shielded cleanup (releasing a job)
 MAX_BUSY: Final = 100  # 429s in a row for one request before it is reported
 RECONCILE_TRIES: Final = 3
+RECONCILE_SECONDS: Final = 60.0  # bound on the shielded search for a lost create
 
 
 def check_timeout(timeout: object) -> float:
@@ -184,9 +187,6 @@ class Batch(Generic[R, O]):
         self._started_wall = datetime.now(timezone.utc)
         self._rng = random.Random()
         self._error: BaseException | None = None
-        self._results_send, self._results = anyio.create_memory_object_stream[
-            GenerationResult[R, O]
-        ](max_buffer_size=64)
         self._group: anyio.abc.TaskGroup | None = None
         self.busy = 0  # 429 answers met
 
@@ -195,6 +195,10 @@ class Batch(Generic[R, O]):
     async def __aenter__(self) -> Batch[R, O]:
         if self._group is not None:
             raise ConfigurationError("a batch can be run only once")
+        # Created here, not in __init__: a batch never entered holds nothing to close.
+        self._results_send, self._results = anyio.create_memory_object_stream[
+            GenerationResult[R, O]
+        ](max_buffer_size=64)
         self._group = anyio.create_task_group()
         await self._group.__aenter__()
         self._group.start_soon(self._run)
@@ -211,7 +215,12 @@ class Batch(Generic[R, O]):
             return None
         group.cancel_scope.cancel()  # the batch ends with the block
         self._results.close()
-        return await group.__aexit__(exc_type, exc, tb)
+        # The block's own exception (a raise_on_error error, the caller's bug,
+        # a cancellation from outside) is not the task group's business: the
+        # group is closed as if the block ended normally, its tasks clean up
+        # (shielded), and the exception propagates unchanged, not wrapped.
+        await group.__aexit__(None, None, None)
+        return None
 
     def __aiter__(self) -> Batch[R, O]:
         if self._group is None:
@@ -328,7 +337,10 @@ class Batch(Generic[R, O]):
         except ValidationError as exc:
             return result(error=exc)
         while True:
-            lease = await self._slots.acquire(request.email, request.max_jobs)
+            try:
+                lease = await self._slots.acquire(request.email, request.max_jobs)
+            except PixverseAudioError as exc:  # no healthy account is left
+                return result(error=exc)
             released = False
             try:
                 try:
@@ -349,6 +361,13 @@ class Batch(Generic[R, O]):
                 job_ids.append(job_id)
                 self._watching[job_id] = (index, attempt)
                 final = await self._follow(index, lease.email, job_id, attempt)
+            except (AccountError, InsufficientCreditsError) as exc:
+                if request.email is not None or not self._slots.disable(lease.email, exc):
+                    return result(error=exc)  # pinned there, or no healthy account left
+                logger.warning(
+                    "account %s taken out of this client's rotation: %s", lease.email, exc
+                )
+                continue  # the create was refused: no job, no attempt; try another account
             except PixverseAudioError as exc:
                 return result(error=exc)
             finally:
@@ -382,7 +401,10 @@ class Batch(Generic[R, O]):
                 job = await self._client._call(call, parse, retry_busy=False)
         except OutcomeUnknownError as exc:
             self._event("unknown", index, attempt=attempt, email=lease.email)
-            adopted = await self._reconcile(request, lease.email)
+            # Shielded too: a cancellation now must not leave a found job orphaned.
+            with anyio.CancelScope(shield=True) as scope:
+                scope.deadline = anyio.current_time() + RECONCILE_SECONDS
+                adopted = await self._reconcile(request, lease.email)
             if adopted is None:
                 return exc
             self._event("adopted", index, job_id=adopted, attempt=attempt, email=lease.email)
@@ -440,14 +462,12 @@ class Batch(Generic[R, O]):
                 await watch.done.wait()
         except BaseException:
             poller.unwatch(watch)
-            if not watch.done.is_set():
-                await release_slot(self._client, job_id)
+            if not watch.done.is_set() and await release_slot(self._client, job_id):
                 self._event("released", index, job_id=job_id, attempt=attempt, email=email)
             raise
         if scope.cancelled_caught or watch.result is None:
             poller.unwatch(watch)
-            if self._cancel_on_timeout:
-                await release_slot(self._client, job_id)
+            if self._cancel_on_timeout and await release_slot(self._client, job_id):
                 self._event("released", index, job_id=job_id, attempt=attempt, email=email)
             raise WaitTimeoutError(job_id, self._timeout)
         return watch.result

@@ -12,7 +12,7 @@ from . import _sansio as sansio
 from ._errors import PixverseAudioError
 from ._models import AudioStatus, SpeechClip, Track
 
-__all__ = ["EventKind", "GenerationResult", "JobEvent", "MusicRequest", "PollPolicy"]
+__all__ = ["EventKind", "GenerationResult", "JobEvent", "MusicRequest", "PollPolicy", "grow"]
 __all__ += ["SpeechRequest"]
 
 R = TypeVar("R", bound="MusicRequest | SpeechRequest")
@@ -201,6 +201,18 @@ class PollPolicy:
         )
 
     def gap(self, checks: int, rng: random.Random) -> float:
-        """The wait before check number ``checks + 1`` (0 is the first)."""
-        base = min(self.cap, self.first * self.factor**checks)
-        return base * (1 + self.jitter * rng.uniform(-1, 1))
+        """The wait before check number ``checks + 1`` (0 is the first), never above ``cap``."""
+        base = grow(self.first, self.factor, checks, self.cap)
+        return min(self.cap, base * (1 + self.jitter * rng.uniform(-1, 1)))
+
+
+def grow(first: float, factor: float, steps: int, cap: float) -> float:
+    """``first * factor**steps``, capped at ``cap``, without ever overflowing."""
+    value = first
+    for _ in range(steps):
+        if value >= cap:
+            break
+        value *= factor
+        if factor == 1.0:
+            break
+    return min(cap, value)

@@ -18,7 +18,7 @@ import anyio
 import attrs
 
 from ._errors import NotFoundError, PixverseAudioError
-from ._jobs import PollPolicy
+from ._jobs import PollPolicy, grow
 from ._logging import logger
 from ._models import Page, SpeechClip, Track
 
@@ -32,6 +32,7 @@ Kind = Literal["music", "speech"]
 
 MISSING_BEFORE_GET: Final = 2  # polls a job may be absent from the page before a GET by id
 EARLY: Final = 0.05  # share of the estimated duration used as the gap after a miss
+NARROW: Final = 0.5  # a bracket this share of the duration or less gives a midpoint sample
 MARGIN: Final = 0.03  # first check this share after the estimated finish: most checks then hit
 
 
@@ -53,10 +54,11 @@ class DurationEstimate:
 
     def observe(self, submitted: float, last_unfinished: float, seen_final: float) -> None:
         """Record one job's bounds."""
-        if last_unfinished >= submitted:
+        upper = seen_final - submitted
+        if last_unfinished >= submitted and seen_final - last_unfinished <= NARROW * upper:
             sample = (last_unfinished + seen_final) / 2 - submitted
-        else:
-            sample = (seen_final - submitted) * self.drift
+        else:  # no lower bound, or one too far back to say much
+            sample = upper * self.drift
         if sample <= 0 or not math.isfinite(sample):
             return
         self.value = (
@@ -128,8 +130,7 @@ class AccountPoller(Generic[O]):
         if estimate is None:
             return self._policy.gap(misses, self._rng)
         floor = self._policy.first * EARLY
-        base = max(floor, estimate * EARLY) * self._policy.factor**misses
-        return min(self._policy.cap, base)
+        return grow(max(floor, estimate * EARLY), self._policy.factor, misses, self._policy.cap)
 
     async def run(self) -> None:
         """Poll whenever the earliest watched job is due; sleep while none is watched."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import anyio.to_thread
 
 from . import _sansio as sansio
-from ._engine import Batch, wait_for
+from ._engine import Batch, check_timeout, wait_for
 from ._errors import ValidationError
 from ._jobs import JobEvent, MusicRequest, PollPolicy, SpeechRequest
 from ._models import (
@@ -177,6 +177,7 @@ class MusicAPI(_Resource):
 
         ``create_kwargs`` are the arguments of `create` (``model``, ``lyrics``, ...).
         """
+        check_timeout(timeout)  # before the paid create, not after it
         job = await self.create(prompt, **create_kwargs)
         return await self.wait(
             job, timeout=timeout, poll_interval=poll_interval, cancel_on_timeout=cancel_on_timeout
@@ -396,6 +397,7 @@ class SpeechAPI(_Resource):
         **create_kwargs: Any,
     ) -> SpeechClip:
         """Create a speech job and wait for its clip: `create` then `wait`."""
+        check_timeout(timeout)  # before the paid create, not after it
         job = await self.create(text, voice_id, **create_kwargs)
         return await self.wait(
             job, timeout=timeout, poll_interval=poll_interval, cancel_on_timeout=cancel_on_timeout

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Final
 import anyio
 import attrs
 
-from ._errors import APIError, ConfigurationError
+from ._errors import APIError, ConfigurationError, PixverseAudioError
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
 
 __all__ = ["Lease", "SlotPool"]
 
-REFRESH_EVERY: Final = 5.0  # seconds between availability reads while an account is shrunk
+REFRESH_EVERY: Final = 5.0  # most seconds between availability reads while an account is shrunk
 
 
 @attrs.define(eq=False)
@@ -33,6 +33,7 @@ class _Account:
     peak: int = 0
     blocked_until: float = -float("inf")  # after a 429: no new job here before then
     busy_streak: int = 0
+    disabled: bool = False  # refused creates (596, no credits): no unpinned jobs here
 
     @property
     def borrowed(self) -> int:
@@ -63,6 +64,7 @@ class SlotPool:
         self._load_lock = anyio.Lock()
         self._freed = anyio.Event()
         self._last_refresh = -float("inf")
+        self._disabled_error: PixverseAudioError | None = None
 
     # ------------------------------------------------------------ loading
 
@@ -133,7 +135,9 @@ class SlotPool:
                 account = self._add(email, default)
             candidates = [account]
         else:
-            candidates = list(self._accounts.values())
+            candidates = [a for a in self._accounts.values() if not a.disabled]
+            if not candidates and self._disabled_error is not None:
+                raise self._disabled_error
         now = anyio.current_time()
         usable = [
             a
@@ -149,6 +153,10 @@ class SlotPool:
 
         ``narrow`` (a request's ``max_jobs``) only takes a slot on an account
         running fewer jobs than that.
+
+        Raises:
+            PixverseAudioError: ``email`` is ``None`` and every account was
+                taken out of rotation (the error that took out the last one).
         """
         await self.load()
         while True:
@@ -161,12 +169,13 @@ class SlotPool:
             freed = self._freed
             now = anyio.current_time()
             shrunk = any(a.limiter.total_tokens < a.cap for a in self._accounts.values())
-            if shrunk and now - self._last_refresh >= REFRESH_EVERY:
+            every = min(REFRESH_EVERY, self._client.poll.cap)  # scaled with the poll policy
+            if shrunk and now - self._last_refresh >= every:
                 await self.refresh()
                 continue
             wake = [a.blocked_until - now for a in self._accounts.values() if a.blocked_until > now]
             if shrunk:
-                wake.append(REFRESH_EVERY)
+                wake.append(every)
             with anyio.move_on_after(min(wake) if wake else None):
                 await freed.wait()
 
@@ -213,6 +222,20 @@ class SlotPool:
         account.busy_streak += 1
         account.blocked_until = anyio.current_time() + delay
         return account.busy_streak
+
+    def disable(self, email: str, error: PixverseAudioError) -> bool:
+        """Take ``email`` out of rotation for requests without an email (596, no credits).
+
+        Returns whether a healthy account remains for them; once none does,
+        `acquire` raises ``error`` for such requests instead of waiting.
+        """
+        account = self._accounts.get(email)
+        if account is not None:
+            account.disabled = True
+        self._disabled_error = error
+        self._freed.set()
+        self._freed = anyio.Event()
+        return any(not a.disabled for a in self._accounts.values())
 
     def succeeded(self, email: str) -> None:
         """A create on ``email`` was accepted: its 429 streak is over."""
