@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from examples.starlette_callbacks import create_app
 from pixverse_audio import (
     AsyncClient,
     AudioStatus,
@@ -477,12 +478,12 @@ def receiver_app(received: list[Track | SpeechClip]) -> Starlette:
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: Starlette) -> AsyncIterator[str]:
+async def serve_app(app: Starlette, lifespan: str = "off") -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn in a worker thread on a bound 127.0.0.1 socket."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
-    config = uvicorn.Config(app, lifespan="off", log_level="critical", access_log=False)
+    config = uvicorn.Config(app, lifespan=lifespan, log_level="critical", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -495,6 +496,31 @@ async def serve_app(app: Starlette) -> AsyncIterator[str]:
         server.should_exit = True
         await anyio.to_thread.run_sync(thread.join, 10)
         sock.close()
+
+
+@pytest.mark.anyio
+async def test_documented_example_app_confirms_final_callbacks() -> None:
+    """The documented example app receives real callback POSTs and confirms the final one."""
+    confirmed: list[Track | SpeechClip] = []
+    emulator = Emulator.fast(seed=8)
+    async with serve_emulator(emulator) as url:
+        app = create_app(confirmed.append, token=emulator.token, base_url=url)
+        async with (
+            serve_app(app, lifespan="on") as hook,
+            AsyncClient(emulator.token, base_url=url, poll=FAST) as client,
+        ):
+            async with httpx.AsyncClient() as http:
+                refused = await http.post(f"{hook}/hook", content=b"{}")
+            job = await client.music.create(
+                "the documented receiver", reply_url=f"{hook}/hook", reply_ref="doc-1"
+            )
+            with anyio.fail_after(10):
+                while not confirmed:  # noqa: ASYNC110 - filled by the app's thread
+                    await anyio.sleep(0.02)
+    assert refused.status_code == 400
+    assert [t.audio_id for t in confirmed] == [job.audio_id]
+    assert confirmed[0].completed
+    assert emulator.stats().requests["music.get"] >= 1  # the app confirmed it with a GET
 
 
 @pytest.mark.anyio

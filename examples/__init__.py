@@ -1,0 +1,1 @@
+"""Runnable examples of using pixverse-audio (documented in docs/, exercised by the tests)."""
