@@ -65,12 +65,49 @@ def _track_rows(items: Any) -> Any:
         yield (t.audio_id, t.status_name or t.status, t.model, t.duration, t.url)
 
 
+def _register_reads(group: click.Group, kind: str) -> None:
+    """Add ``get ID`` and ``list`` to ``group``, reading ``client.<kind>``."""
+
+    @group.command("get")
+    @click.argument("audio_id")
+    @json_option
+    @pass_settings
+    def get(settings: Settings, audio_id: str, as_json: bool) -> None:
+        """Show one job."""
+
+        async def work(client: AsyncClient) -> None:
+            _show_one(await getattr(client, kind).get(audio_id), as_json)
+
+        settings.run(work)
+
+    @group.command("list")
+    @click.option("--email")
+    @click.option("--limit", type=int, default=50, show_default=True)
+    @json_option
+    @pass_settings
+    def list_(settings: Settings, email: str | None, limit: int, as_json: bool) -> None:
+        """List the newest jobs of an account."""
+
+        async def work(client: AsyncClient) -> None:
+            page = await getattr(client, kind).list_page(email=email, limit=limit)
+            if as_json:
+                print_json(out, page)
+                return
+            columns = ["audio_id", "status", "model", "s", "url"]
+            print_table(out, kind, columns, _track_rows(page.items))
+
+        settings.run(work)
+
+
 # ---------------------------------------------------------------- music
 
 
 @cli.group()
 def music() -> None:
     """Generate, inspect and list music tracks."""
+
+
+_register_reads(music, "music")
 
 
 @music.command("create")
@@ -131,39 +168,6 @@ def _fields(item: Any) -> list[tuple[str, Any]]:
     return [(f.name, getattr(item, f.name)) for f in attrs.fields(type(item)) if f.repr]
 
 
-@music.command("get")
-@click.argument("audio_id")
-@json_option
-@pass_settings
-def music_get(settings: Settings, audio_id: str, as_json: bool) -> None:
-    """Show one music job."""
-
-    async def work(client: AsyncClient) -> None:
-        _show_one(await client.music.get(audio_id), as_json)
-
-    settings.run(work)
-
-
-@music.command("list")
-@click.option("--email")
-@click.option("--limit", type=int, default=50, show_default=True)
-@json_option
-@pass_settings
-def music_list(settings: Settings, email: str | None, limit: int, as_json: bool) -> None:
-    """List the newest music tracks of an account."""
-
-    async def work(client: AsyncClient) -> None:
-        page = await client.music.list_page(email=email, limit=limit)
-        if as_json:
-            print_json(out, page)
-        else:
-            print_table(
-                out, "music", ["audio_id", "status", "model", "s", "url"], _track_rows(page.items)
-            )
-
-    settings.run(work)
-
-
 @music.command("generate")
 @click.option(
     "--from",
@@ -221,6 +225,9 @@ def speech() -> None:
     """Text to speech: create, inspect, list; voices and models."""
 
 
+_register_reads(speech, "speech")
+
+
 @speech.command("create")
 @click.argument("text")
 @click.option("--voice", "voice_id", required=True, help="A voice_id from `speech voices`.")
@@ -258,39 +265,6 @@ def speech_create(
             await anyio.Path(download).mkdir(parents=True, exist_ok=True)
             err.print(f"saved {await client.download(clip, download, overwrite=True)}")
         _show_one(clip, as_json)
-
-    settings.run(work)
-
-
-@speech.command("get")
-@click.argument("audio_id")
-@json_option
-@pass_settings
-def speech_get(settings: Settings, audio_id: str, as_json: bool) -> None:
-    """Show one speech job."""
-
-    async def work(client: AsyncClient) -> None:
-        _show_one(await client.speech.get(audio_id), as_json)
-
-    settings.run(work)
-
-
-@speech.command("list")
-@click.option("--email")
-@click.option("--limit", type=int, default=50, show_default=True)
-@json_option
-@pass_settings
-def speech_list(settings: Settings, email: str | None, limit: int, as_json: bool) -> None:
-    """List the newest speech clips of an account."""
-
-    async def work(client: AsyncClient) -> None:
-        page = await client.speech.list_page(email=email, limit=limit)
-        if as_json:
-            print_json(out, page)
-        else:
-            print_table(
-                out, "speech", ["audio_id", "status", "model", "s", "url"], _track_rows(page.items)
-            )
 
     settings.run(work)
 

@@ -13,7 +13,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, TypeVar
@@ -35,7 +35,8 @@ from ._errors import (
 )
 from ._jobs import JobEvent, PollPolicy
 from ._logging import logger
-from ._models import SpeechClip, Track
+from ._models import Page, SpeechClip, Track
+from ._pagination import OffsetScan
 from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, MusicAPI, SchedulerAPI, SpeechAPI
 from ._retry import NEVER_SENT, Failure, RetryPolicy, failure_of_status
 from ._sansio import Call, CallKind, Reply, encode_multipart, raise_for_status
@@ -315,6 +316,27 @@ class AsyncClient:
             raise self._unknown(
                 call, "the server accepted it but its answer is unreadable"
             ) from exc
+
+    async def _pages(
+        self,
+        build: Callable[[int], Call],
+        parse: Callable[[int], Callable[[Reply], tuple[Page[T], int]]],
+        page_size: int,
+        *,
+        key: Callable[[T], Hashable],
+    ) -> AsyncIterator[T]:
+        """Every item of an offset-paginated list, each once (see `OffsetScan`).
+
+        ``build(offset)`` makes the call for a page (it validates, so the first
+        one is made before any request); ``parse(offset)`` reads its reply.
+        """
+        build(0)
+        scan: OffsetScan[T] = OffsetScan(page_size=page_size, key=key)
+        while not scan.done:
+            offset = scan.offset
+            page, received = await self._call(build(offset), parse(offset))
+            for item in scan.take(page, received):
+                yield item
 
     def _unknown(self, call: Call, why: str) -> OutcomeUnknownError:
         return OutcomeUnknownError(

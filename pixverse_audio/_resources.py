@@ -31,7 +31,7 @@ from ._models import (
     UploadedFile,
     Voice,
 )
-from ._pagination import CursorScan, OffsetScan
+from ._pagination import CursorScan
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -258,16 +258,14 @@ class MusicAPI(_Resource):
         Stops on ``has_more == false``, an empty page or an offset that does not
         advance; yields each ``audio_id`` once even if items shift between pages.
         """
-        sansio.music_list(email=email, limit=page_size)  # validate before the first await
-        scan: OffsetScan[Track] = OffsetScan(page_size=page_size, key=lambda t: t.audio_id)
-        while not scan.done:
-            offset = scan.offset
-            call = sansio.music_list(email=email, limit=page_size, offset=offset)
-            page, received = await self._client._call(
-                call, partial(sansio.parse_music_page, offset=offset)
-            )
-            for track in scan.take(page, received):
-                yield track
+        pages = self._client._pages(
+            lambda offset: sansio.music_list(email=email, limit=page_size, offset=offset),
+            lambda offset: partial(sansio.parse_music_page, offset=offset),
+            page_size,
+            key=lambda track: track.audio_id,
+        )
+        async for track in pages:
+            yield track
 
 
 class SpeechAPI(_Resource):
@@ -439,16 +437,14 @@ class SpeechAPI(_Resource):
         self, *, email: str | None = None, page_size: int = 50
     ) -> AsyncIterator[SpeechClip]:
         """Iterate over every speech clip of the account (see `MusicAPI.list`)."""
-        sansio.speech_list(email=email, limit=page_size)
-        scan: OffsetScan[SpeechClip] = OffsetScan(page_size=page_size, key=lambda c: c.audio_id)
-        while not scan.done:
-            offset = scan.offset
-            call = sansio.speech_list(email=email, limit=page_size, offset=offset)
-            page, received = await self._client._call(
-                call, partial(sansio.parse_speech_page, offset=offset)
-            )
-            for clip in scan.take(page, received):
-                yield clip
+        pages = self._client._pages(
+            lambda offset: sansio.speech_list(email=email, limit=page_size, offset=offset),
+            lambda offset: partial(sansio.parse_speech_page, offset=offset),
+            page_size,
+            key=lambda clip: clip.audio_id,
+        )
+        async for clip in pages:
+            yield clip
 
     async def voices_page(
         self,
@@ -481,18 +477,16 @@ class SpeechAPI(_Resource):
             model: The model whose provider's voices to list.
             language: A language filter (the server's default is ``auto``).
         """
-        sansio.speech_voices(model=model, language=language, email=email, limit=page_size)
-        scan: OffsetScan[Voice] = OffsetScan(page_size=page_size, key=lambda voice: voice.voice_id)
-        while not scan.done:
-            offset = scan.offset
-            call = sansio.speech_voices(
+        pages = self._client._pages(
+            lambda offset: sansio.speech_voices(
                 model=model, language=language, email=email, limit=page_size, offset=offset
-            )
-            page, received = await self._client._call(
-                call, partial(sansio.parse_voice_page, offset=offset, limit=page_size)
-            )
-            for voice in scan.take(page, received):
-                yield voice
+            ),
+            lambda offset: partial(sansio.parse_voice_page, offset=offset, limit=page_size),
+            page_size,
+            key=lambda voice: voice.voice_id,
+        )
+        async for voice in pages:
+            yield voice
 
     async def models(self, *, email: str | None = None, refresh: bool = False) -> SpeechModels:
         """The live speech model catalogue (GET speech/models), cached per ``email``.
