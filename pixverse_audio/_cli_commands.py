@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +90,8 @@ def _register_reads(group: click.Group, kind: str) -> None:
 
         async def work(client: AsyncClient) -> None:
             page = await getattr(client, kind).list_page(email=email, limit=limit)
-            if as_json:
-                print_json(out, page)
-                return
             columns = ["audio_id", "status", "model", "s", "url"]
-            print_table(out, kind, columns, _track_rows(page.items))
+            _show_many(page, as_json, kind, columns, _track_rows(page.items))
 
         settings.run(work)
 
@@ -155,11 +152,18 @@ def music_create(
 
 
 def _show_one(item: Any, as_json: bool) -> None:
-    if as_json:
-        print_json(out, item)
-        return
     fields = [(k, v) for k, v in _fields(item) if v not in (None, "", {}, ())]
-    print_table(out, type(item).__name__, ["field", "value"], fields)
+    _show_many(item, as_json, type(item).__name__, ["field", "value"], fields)
+
+
+def _show_many(
+    value: Any, as_json: bool, title: str, columns: list[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Print ``value`` as JSON, or ``rows`` as a table for people."""
+    if as_json:
+        print_json(out, value)
+    else:
+        print_table(out, title, columns, rows)
 
 
 def _fields(item: Any) -> list[tuple[str, Any]]:
@@ -281,11 +285,8 @@ def speech_voices(
 
     async def work(client: AsyncClient) -> None:
         voices = [v async for v in client.speech.voices(model=model, language=language)]
-        if as_json:
-            print_json(out, voices)
-        else:
-            rows = ((v.voice_id, v.display_name, v.gender, v.accent) for v in voices)
-            print_table(out, "voices", ["voice_id", "name", "gender", "accent"], rows)
+        rows = ((v.voice_id, v.display_name, v.gender, v.accent) for v in voices)
+        _show_many(voices, as_json, "voices", ["voice_id", "name", "gender", "accent"], rows)
 
     settings.run(work)
 
@@ -298,14 +299,13 @@ def speech_models(settings: Settings, as_json: bool) -> None:
 
     async def work(client: AsyncClient) -> None:
         models = await client.speech.models()
-        if as_json:
-            print_json(out, models)
-        else:
-            rows = (
-                (m.model, m.provider, m.max_characters, " ".join(m.supported_language_codes))
-                for m in models.models
-            )
-            print_table(out, "speech models", ["model", "provider", "max chars", "languages"], rows)
+        rows = (
+            (m.model, m.provider, m.max_characters, " ".join(m.supported_language_codes))
+            for m in models.models
+        )
+        _show_many(
+            models, as_json, "speech models", ["model", "provider", "max chars", "languages"], rows
+        )
 
     settings.run(work)
 
@@ -328,11 +328,8 @@ def minimax_list(settings: Settings, account: str | None, limit: int, as_json: b
 
     async def work(client: AsyncClient) -> None:
         songs = [s async for s in client.minimax.music.list(account=account, page_size=limit)]
-        if as_json:
-            print_json(out, songs)
-        else:
-            rows = ((s.music_id, s.title, s.status_label, s.duration) for s in songs)
-            print_table(out, "minimax songs", ["music_id", "title", "status", "s"], rows)
+        rows = ((s.music_id, s.title, s.status_label, s.duration) for s in songs)
+        _show_many(songs, as_json, "minimax songs", ["music_id", "title", "status", "s"], rows)
 
     settings.run(work)
 
@@ -350,12 +347,13 @@ def scheduler_list(settings: Settings, as_json: bool) -> None:
 
     async def work(client: AsyncClient) -> None:
         jobs = await client.scheduler.list()
-        if as_json:
-            print_json(out, jobs)
-        else:
-            print_table(
-                out, "running", ["id", "type", "elapsed"], ((j.id, j.type, j.elapsed) for j in jobs)
-            )
+        _show_many(
+            jobs,
+            as_json,
+            "running",
+            ["id", "type", "elapsed"],
+            ((j.id, j.type, j.elapsed) for j in jobs),
+        )
 
     settings.run(work)
 
@@ -368,11 +366,10 @@ def scheduler_available(settings: Settings, as_json: bool) -> None:
 
     async def work(client: AsyncClient) -> None:
         availability = await client.scheduler.available()
-        if as_json:
-            print_json(out, availability)
-        else:
-            rows = ((a.email, a.max_jobs, a.executing, a.available) for a in availability.accounts)
-            print_table(out, "accounts", ["email", "maxJobs", "executing", "available"], rows)
+        rows = ((a.email, a.max_jobs, a.executing, a.available) for a in availability.accounts)
+        _show_many(
+            availability, as_json, "accounts", ["email", "maxJobs", "executing", "available"], rows
+        )
 
     settings.run(work)
 
@@ -425,12 +422,9 @@ def accounts_list(settings: Settings, as_json: bool) -> None:
 
     async def work(client: AsyncClient) -> None:
         items = await client.accounts.list()
-        if as_json:
-            print_json(out, items)
-        else:
-            print_table(
-                out, "accounts", ["email", "maxJobs"], ((a.email, a.max_jobs) for a in items)
-            )
+        _show_many(
+            items, as_json, "accounts", ["email", "maxJobs"], ((a.email, a.max_jobs) for a in items)
+        )
 
     settings.run(work)
 
