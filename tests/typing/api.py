@@ -6,7 +6,9 @@ users' type checking fails CI.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
+from pathlib import Path
 
 import anyio
 
@@ -18,17 +20,22 @@ from pixverse_audio import (
     Availability,
     BusyError,
     Job,
+    JobEvent,
     MinimaxSong,
+    MusicRequest,
     OutcomeUnknownError,
     Page,
     PixverseAudioError,
+    PollPolicy,
     RetryPolicy,
     ScheduledJob,
     SpeechClip,
     SpeechModels,
+    SpeechRequest,
     Track,
     UploadedFile,
     Voice,
+    parse_callback,
 )
 
 
@@ -81,6 +88,39 @@ async def use_everything(client: AsyncClient) -> None:
 
     del status, done, created, email, tracks, more, duration, text, voice_id, voices, language
     del limit, final, songs, song_one, running, available, removed, path, accounts, max_jobs
+
+
+async def engine(client: AsyncClient) -> None:
+    track: Track = await client.music.generate("p", timeout=600, model="music-v1")
+    again: Track = await client.music.wait(track.audio_id, timeout=math.inf)
+    clip: SpeechClip = await client.speech.generate("Hi", "voice-1", timeout=60)
+    requests = [MusicRequest(prompt="a"), MusicRequest(prompt="b", email="a@b.c", max_jobs=2)]
+    events: list[JobEvent] = []
+    async with client.music.generate_many(
+        requests, timeout=900, max_attempts=3, on_event=events.append
+    ) as results:
+        async for result in results:
+            request: MusicRequest = result.request
+            done: Track | None = result.track
+            error: PixverseAudioError | None = result.error
+            attempts: int = result.attempts
+            del request, done, error, attempts
+    speech_requests = (SpeechRequest(text="t", voice_id="v") for _ in range(3))
+    async with client.speech.generate_many(speech_requests) as clips:
+        async for speech_result in clips:
+            spoken: SpeechClip | None = speech_result.track
+            del spoken
+    path: Path = await client.download(track, ".", overwrite=True, progress=lambda n, t: None)
+    async with client.stream_audio(clip) as audio:
+        async for chunk in audio:
+            size: int = len(chunk)
+            del size
+    parsed: Track | SpeechClip = parse_callback(b"{}")
+    confirmed: Track = await client.music.confirm(track)
+    del again, path, parsed, confirmed
+    policy = PollPolicy(first=1.0, cap=10.0)
+    async with AsyncClient("t", max_jobs={"a@b.c": 2}, poll=policy.scaled(60)) as other:
+        del other
 
 
 async def errors() -> None:
