@@ -62,16 +62,10 @@ from ._models import (
     UploadedFile,
     Voice,
 )
-from ._resources import (
-    AccountsAPI,
-    FilesAPI,
-    MinimaxAPI,
-    MinimaxMusicAPI,
-    MusicAPI,
-    SchedulerAPI,
-    SpeechAPI,
-)
+from ._music_api import MusicAPI
+from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, MinimaxMusicAPI, SchedulerAPI
 from ._retry import RetryPolicy
+from ._speech_api import SpeechAPI
 
 __all__ = [
     "APIConnectionError",

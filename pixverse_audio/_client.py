@@ -36,11 +36,15 @@ from ._errors import (
 from ._jobs import JobEvent, PollPolicy
 from ._logging import logger
 from ._models import Page, SpeechClip, Track
+from ._music_api import MusicAPI
 from ._pagination import OffsetScan
-from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, MusicAPI, SchedulerAPI, SpeechAPI
+from ._parse import parse_retry_after, raise_for_status
+from ._protocol import Call, CallKind, Reply
+from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, SchedulerAPI
 from ._retry import NEVER_SENT, Failure, RetryPolicy, failure_of_status
-from ._sansio import Call, CallKind, Reply, encode_multipart, raise_for_status
+from ._sansio import encode_multipart
 from ._slots import SlotPool
+from ._speech_api import SpeechAPI
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
 
@@ -484,6 +488,4 @@ def _check_max_jobs(value: object) -> int | Mapping[str, int] | None:
 
 
 def _retry_after(reply: Reply) -> float | None:
-    from ._sansio import parse_retry_after
-
     return parse_retry_after(reply.headers.get("retry-after"))

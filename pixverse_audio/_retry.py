@@ -16,7 +16,7 @@ from typing import Final
 
 import attrs
 
-from ._sansio import CallKind
+from ._protocol import CallKind
 
 __all__ = ["Failure", "RetryPolicy", "failure_of_status", "may_resend"]
 

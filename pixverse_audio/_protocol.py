@@ -1,0 +1,52 @@
+"""What the pure core and the I/O layer exchange: a call to make, a reply received."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+__all__ = ["Call", "CallKind", "Reply"]
+
+
+class CallKind(enum.Enum):
+    """What resending a call could cost; drives the retry policy."""
+
+    READ = "read"  # GET/DELETE: safe to resend
+    CREATE = "create"  # may start a paid job: resent only if it provably never arrived
+    UPLOAD = "upload"  # a POST that starts no job: like CREATE, but failures are plain
+
+
+@attrs.frozen(kw_only=True)
+class Call:
+    """A request description: everything the I/O layer needs, nothing it decides.
+
+    ``path`` is the raw path below the base URL; ids in it are not
+    percent-encoded. Exactly one of ``json``, ``form`` and ``content`` may be set.
+    """
+
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+    json: Mapping[str, Any] | None = None
+    form: Mapping[str, str] | None = None
+    content: bytes | Path | None = None
+    content_type: str | None = None
+    kind: CallKind = CallKind.READ
+
+    @property
+    def payload(self) -> Mapping[str, Any]:
+        """The fields sent in the body (for reconciling an unknown outcome)."""
+        return self.json or self.form or {}
+
+
+@attrs.frozen(kw_only=True)
+class Reply:
+    """A received response, reduced to what the parsers need."""
+
+    status_code: int
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = b""
