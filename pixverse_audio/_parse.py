@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Final, TypeVar
@@ -82,10 +83,28 @@ def _error_message(reply: Reply) -> tuple[str, object]:
         body = json.loads(reply.body)
     except (ValueError, RecursionError):
         text = reply.body[:_MAX_BODY_IN_ERROR].decode("utf-8", "replace").strip()
-        return (text.splitlines()[0][:200] if text else "no error message"), text
+        return _text_message(text), text
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         return body["error"], body
     return "no error message", body
+
+
+_TITLE: Final = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAG: Final = re.compile(r"<[^>]*>")
+
+
+def _text_message(text: str) -> str:
+    """A one-line message from a non-JSON body: an HTML page's title (or its text),
+    else the first line, as a proxy's error page would best be summarised."""
+    if not text:
+        return "no error message"
+    if text.startswith("<"):
+        title = _TITLE.search(text)
+        words = title[1] if title else _TAG.sub(" ", text)
+        summary = " ".join(words.split())
+        if summary:
+            return summary[:200]
+    return text.splitlines()[0][:200]
 
 
 _BY_STATUS: Final[Mapping[int, type[APIError]]] = {

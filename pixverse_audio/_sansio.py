@@ -348,7 +348,8 @@ def files_upload(
             raise ValidationError("content_type", "cannot be guessed; pass it explicitly")
     kind = v.check_text("content_type", content_type, limit=100)
     major, _, minor = kind.partition("/")
-    if not major or not minor or any(c in kind for c in " ;\r\n"):
+    header_safe = kind.isascii() and kind.isprintable() and not any(c in kind for c in " ;")
+    if not major or not minor or not header_safe:
         raise ValidationError("content_type", f"{kind!r} is not a type/subtype media type")
     return Call(
         method="POST",

@@ -68,7 +68,18 @@ def check_text(field: str, value: object, *, limit: int | None = None) -> str:
         raise ValidationError(field, "must not be empty")
     if limit is not None and len(value) > limit:
         raise ValidationError(field, f"is {len(value):,} characters; the limit is {limit:,}")
+    _check_encodable(field, value)
     return value
+
+
+def _check_encodable(field: str, value: str) -> None:
+    """Text is sent as UTF-8: lone surrogates (from broken JSON or file names) cannot be."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            field, "is not valid Unicode text (it holds a lone surrogate)"
+        ) from None
 
 
 def check_id(field: str, value: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +104,41 @@ async def _make_client() -> AsyncIterator[Callable[..., AsyncClient]]:
 def _client(make_client: Callable[..., AsyncClient], recorder: Recorder) -> AsyncClient:
     """A client whose requests go to the ``recorder`` fixture."""
     return make_client(recorder)
+
+
+# ------------------------------------------------------------------ token scan
+# Every test of the suite is also a check that the API token never shows up in
+# what a run prints: captured stdout and stderr, captured logs and failure text.
+
+TOKEN_HEAD = TOKEN[:-4]  # showing at most the last four characters is allowed
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Fail a test whose output, logs or failure text contain the test token (then redacted).
+
+    Each phase (setup, call, teardown) is blamed only for its own captured
+    sections; every report shows the token masked.
+    """
+    report = yield
+    masked = f"<token …{TOKEN[-4:]}>"
+    places = [
+        name
+        for name, content in report.sections
+        if name.endswith(f" {report.when}") and TOKEN_HEAD in content
+    ]
+    if TOKEN_HEAD in report.longreprtext:
+        places.append("the failure text")
+    if any(TOKEN_HEAD in content for _, content in report.sections):
+        report.sections = [(n, c.replace(TOKEN_HEAD, masked)) for n, c in report.sections]
+    if places:
+        original = report.longreprtext.replace(TOKEN_HEAD, masked)
+        report.outcome = "failed"
+        report.longrepr = (
+            f"the API token appeared in {', '.join(places)} (shown here as {masked})\n{original}"
+        )
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail
+    return report

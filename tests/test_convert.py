@@ -512,13 +512,20 @@ def test_non_json_ok_body_raises_response_format_error(body: bytes, fragment: st
     assert caught.value.body == body.decode()
 
 
-def test_html_error_page_uses_its_first_line_as_message() -> None:
-    """A 502 HTML page becomes a ServerError whose message is the page's first line."""
+def test_html_error_page_without_a_title_uses_its_text() -> None:
+    """A 502 HTML page without a title becomes a ServerError whose message is its text."""
     body = b"<html><body>Bad gateway</body></html>\n<p>more</p>"
     with pytest.raises(ServerError) as caught:
         sansio.parse_track(reply(body, status=502))
-    assert caught.value.message == "<html><body>Bad gateway</body></html>"
+    assert caught.value.message == "Bad gateway more"
     assert caught.value.status_code == 502
+
+
+def test_plain_text_error_uses_its_first_line() -> None:
+    """A plain-text error body's first line is the message."""
+    with pytest.raises(ServerError) as caught:
+        sansio.parse_track(reply(b"upstream timed out\nretry later", status=504))
+    assert caught.value.message == "upstream timed out"
 
 
 @pytest.mark.parametrize("body", [[1, 2], "text", 3, None, True])
