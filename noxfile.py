@@ -2,7 +2,7 @@
 
 Opt-in sessions (not run by a bare ``nox``): ``soak`` (slow reliability and load
 tests behind the ``soak`` marker), ``bench`` (benchmarks, JSON on stdout) and
-``docs`` (``mkdocs build --strict``) once they exist.
+``docs`` (``mkdocs build --strict``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,15 @@ def bench(session: nox.Session) -> None:
     """Every benchmark (JSON lines on stdout, tables on stderr); pass --quick to shrink."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (mkdocs, strict: any warning fails)."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", "site", env={"NO_MKDOCS_2_WARNING": "1"}
+    )
 
 
 @nox.session(python="3.11")
