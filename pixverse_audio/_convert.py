@@ -271,10 +271,10 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     ):
         conv.register_structure_hook_func(_is(alias), hook)
     for cls, renames in _RENAMES.items():
-        hook = _model_hook(conv, cls, renames)
-        if not detailed and cls in (Job, Track, SpeechClip):
-            hook = _fast_hook(cls, renames) or hook
-        conv.register_structure_hook(cls, hook)
+        fast = (
+            _fast_hook(cls, renames) if not detailed and cls in (Job, Track, SpeechClip) else None
+        )
+        conv.register_structure_hook(cls, fast or _model_hook(conv, cls, renames))
     return conv
 
 
