@@ -1,13 +1,16 @@
 """Developer sessions: ``nox`` runs tests on every supported Python, lint and mypy.
 
 Opt-in sessions (not run by a bare ``nox``): ``soak`` (slow reliability and load
-tests behind the ``soak`` marker), ``bench`` (benchmarks, JSON on stdout) and
-``docs`` (``mkdocs build --strict``).
+tests behind the ``soak`` marker), ``bench`` (benchmarks, JSON on stdout),
+``docs`` (``mkdocs build --strict``) and ``build`` (sdist and wheel, checked and
+installed into a fresh virtualenv).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -62,3 +65,33 @@ def mypy(session: nox.Session) -> None:
     """mypy --strict over the package and the typing smoke file."""
     session.install("-e", ".[lint]")
     session.run("mypy", "--strict", "pixverse_audio", "tests/typing")
+
+
+@nox.session(python="3.11")
+def build(session: nox.Session) -> None:
+    """Build the sdist and wheel, ``twine check --strict`` them, install the wheel bare.
+
+    The wheel goes into a fresh virtualenv with nothing but its four runtime
+    dependencies; ``import pixverse_audio`` and every public name must load there.
+    """
+    session.install("build>=1.2", "twine>=5")
+    dist = Path("dist")
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist))
+    session.run("twine", "check", "--strict", *map(str, sorted(dist.iterdir())))
+    (wheel,) = dist.glob("*.whl")
+    bare = Path(session.create_tmp()) / "bare"
+    shutil.rmtree(bare, ignore_errors=True)
+    session.run("python", "-m", "venv", str(bare))
+    python = str(bare / "bin" / "python")
+    session.run(python, "-m", "pip", "install", "--quiet", str(wheel), external=True)
+    session.run(
+        python,
+        "-c",
+        "import importlib.metadata as m, pixverse_audio as p;"
+        "[getattr(p, n) for n in p.__all__];"
+        "installed = sorted(d.metadata['Name'].lower() for d in m.distributions());"
+        "print(p.__version__, installed);"
+        "assert not {'click', 'rich', 'starlette', 'uvicorn', 'redis'} & set(installed)",
+        external=True,
+    )

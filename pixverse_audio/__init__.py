@@ -138,8 +138,8 @@ _set_public_module()
 
 
 def __getattr__(name: str) -> _Any:
-    if name == "__version__":
-        from importlib.metadata import version
+    if name == "__version__":  # lazy, so it stays out of __all__ and star imports
+        from ._version import __version__
 
-        return version("pixverse-audio")
+        return __version__
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
