@@ -1,0 +1,349 @@
+"""Every program in docs/examples/ runs against the emulator and does what its page says."""
+
+from __future__ import annotations
+
+import io
+import runpy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import mutagen.mp3
+import pytest
+
+import pixverse_audio
+from pixverse_audio import AsyncClient, SpeechClip, Track
+from pixverse_audio.emulator import Emulator, ManualClock
+
+from ._support import EXAMPLES, FAST, assert_mp3, example_files, load_example, quick_emulator
+
+pytest_plugins = ["pytester"]
+
+# Each example and the tests of this module that run it; a new file fails
+# test_every_example_is_run until it is added here (and tested below).
+COVERED = {
+    "bulk_generation",
+    "concurrency",
+    "deadlines",
+    "download_to_disk",
+    "emulator_offline",
+    "errors",
+    "first_track",
+    "minimax_list",
+    "object_storage",
+    "quickstart",
+    "test_my_service",
+    "testing_conftest",
+    "trio_nursery",
+}
+
+
+def test_every_example_is_run() -> None:
+    """Each file in docs/examples/ is listed in COVERED, so a test below runs it."""
+    assert {path.stem for path in example_files()} == COVERED
+
+
+def mp3s(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.mp3"))
+
+
+# ------------------------------------------------------------------ as programs
+
+
+@pytest.mark.parametrize("name", sorted(COVERED - {"test_my_service", "testing_conftest"}))
+def test_runs_as_a_program(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python docs/examples/<name>.py`` runs to the end, its AsyncClient() on an emulator."""
+    emulator = quick_emulator(accounts=3, seed=1)
+    real = pixverse_audio.AsyncClient
+
+    def client_from_env(token: str | None = None, **kwargs: Any) -> AsyncClient:
+        if "base_url" in kwargs:  # the example talks to a server it started itself
+            return real(token, **kwargs)
+        assert token is None  # the examples read $USEAPI_TOKEN
+        kwargs.pop("max_jobs", None)  # accounts of the example's own
+        return emulator.client(poll=FAST, **kwargs)
+
+    monkeypatch.setattr(pixverse_audio, "AsyncClient", client_from_env)
+    monkeypatch.setenv("USEAPI_TOKEN", "not-used-by-the-emulator")
+    monkeypatch.chdir(tmp_path)
+    runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
+    assert capsys.readouterr().out
+    if name != "emulator_offline":
+        assert emulator.stats().requests  # it did talk to the (patched) client
+
+
+# ------------------------------------------------------------------ one by one
+
+
+def fast_client(emulator: Emulator, **kwargs: Any) -> AsyncClient:
+    return emulator.client(poll=FAST, **kwargs)
+
+
+@pytest.mark.anyio
+async def test_quickstart(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's program: one track saved to the current directory, then a batch of 10."""
+    quickstart = load_example("quickstart")
+    emulator = quick_emulator(accounts=3)
+    monkeypatch.chdir(tmp_path)
+    async with fast_client(emulator) as client:
+        await quickstart.main(client)
+    lines = capsys.readouterr().out.splitlines()
+    (saved,) = mp3s(tmp_path)
+    assert_mp3(saved)
+    assert lines[0].split() == [
+        f"{emulator.media_url}/pixverse/audio/music/{saved.stem.rsplit('_', 1)[-1]}.mp3",
+        saved.name,
+    ]
+    assert sorted(int(line.split()[0]) for line in lines[1:]) == list(range(10))
+    assert all(line.split()[1].startswith(emulator.media_url) for line in lines[1:])
+    assert sum(emulator.stats().creates.values()) == 11
+
+
+@pytest.mark.anyio
+async def test_first_track(tmp_path: Path) -> None:
+    """The getting-started program saves one real MP3 as long as the track."""
+    first_track = load_example("first_track")
+    emulator = quick_emulator()
+    async with fast_client(emulator) as client:
+        path = await first_track.main(client, tmp_path)
+    (job,) = emulator.jobs.values()
+    assert mp3s(tmp_path) == [path]
+    assert path.stat().st_size == job.file_size
+    assert_mp3(path, job.duration)
+
+
+@pytest.mark.anyio
+async def test_bulk_generation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every prompt ends as a saved MP3 although some jobs FAILED and were submitted again."""
+    bulk = load_example("bulk_generation")
+    emulator = quick_emulator(accounts=2, max_jobs=2, failure_rate=0.4, seed=2)
+    async with fast_client(emulator) as client:
+        saved = await bulk.main(client, tmp_path / "out")
+    jobs = list(emulator.jobs.values())
+    failed = sum(job.fails for job in jobs)
+    assert len(saved) == len(bulk.PROMPTS) == 4
+    assert sorted(saved) == mp3s(tmp_path / "out")
+    for path in saved:
+        assert_mp3(path)
+    assert failed >= 1
+    assert len(jobs) == len(saved) + failed  # each FAILED job was retried once more
+    out = capsys.readouterr().out
+    assert "4 saved" in out
+    assert f"'retrying': {failed}" in out
+
+
+@pytest.mark.anyio
+async def test_concurrency_narrows_each_account_to_two() -> None:
+    """max_jobs=2 on the requests keeps each account at two jobs although it allows four."""
+    concurrency = load_example("concurrency")
+    emulator = quick_emulator(accounts=2, max_jobs=4)
+    async with fast_client(emulator) as client:
+        peak = await concurrency.main(client, jobs=8)
+    stats = emulator.stats()
+    assert peak == dict.fromkeys(emulator.accounts, 2)
+    assert stats.peak_running == dict.fromkeys(emulator.accounts, 2)
+    assert sum(stats.creates.values()) == 8
+    assert stats.busy == 0
+
+
+@pytest.mark.anyio
+async def test_deadlines_release_jobs_that_never_finish() -> None:
+    """On a stopped clock the wait times out and the batch is cancelled; nothing stays running."""
+    deadlines = load_example("deadlines")
+    emulator = quick_emulator(accounts=2, clock=ManualClock())  # jobs stay QUEUED
+    async with fast_client(emulator) as client:
+        outcome = await deadlines.main(client, timeout=0.1, budget=0.2)
+        assert await client.scheduler.list() == []
+    assert outcome == {"timed_out": 1, "finished": 0, "cancelled": 6}
+    assert len(emulator.jobs) == 7
+    assert emulator.running() == []
+    assert emulator.stats().requests["scheduler.cancel"] == 7
+
+
+@pytest.mark.anyio
+async def test_deadlines_with_time_to_spare() -> None:
+    """With realistic deadlines on a fast emulator, the job and the batch finish."""
+    deadlines = load_example("deadlines")
+    emulator = quick_emulator(accounts=2)
+    async with fast_client(emulator) as client:
+        outcome = await deadlines.main(client)
+    assert outcome == {"timed_out": 0, "finished": 6, "cancelled": 0}
+    assert "scheduler.cancel" not in emulator.stats().requests
+
+
+Setup = Callable[[Emulator], None]
+EMAIL = "account1@emulator.test"
+
+
+def busy(emulator: Emulator) -> None:
+    emulator.faults.fail("music.create", 429, times=10)
+
+
+def no_credits(emulator: Emulator) -> None:
+    emulator.accounts[EMAIL].credits = 0
+
+
+def no_subscription(emulator: Emulator) -> None:
+    emulator.state.subscription_active = False
+
+
+def moderated(emulator: Emulator) -> None:
+    emulator.faults.fail("music.create", 422)
+
+
+def on_hold(emulator: Emulator) -> None:
+    emulator.accounts[EMAIL].pending_error = True
+
+
+def lost_answer(emulator: Emulator) -> None:
+    emulator.faults.drop("music.create", after=True)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("setup", "expected", "jobs"),
+    [
+        (busy, "busy: ", 0),
+        (no_credits, "no credits: ", 0),
+        (no_subscription, "no subscription: ", 0),
+        (moderated, "refused by moderation: ", 0),
+        (on_hold, "account on hold: ", 0),
+        (lost_answer, "unknown outcome, reconcile before retrying: ", 1),
+    ],
+)
+async def test_errors_explain_each_refusal(setup: Setup, expected: str, jobs: int) -> None:
+    """Each documented failure lands in its own except branch, with the job count it implies."""
+    errors = load_example("errors")
+    emulator = quick_emulator()
+    setup(emulator)
+    async with fast_client(emulator) as client:
+        result = await errors.create(client, "a sea shanty", email=EMAIL)
+    assert isinstance(result, str)
+    assert result.startswith(expected)
+    assert len(emulator.jobs) == jobs
+
+
+@pytest.mark.anyio
+async def test_errors_main_starts_both_tracks() -> None:
+    """On a healthy account the errors example just starts its two tracks."""
+    errors = load_example("errors")
+    emulator = quick_emulator()
+    async with fast_client(emulator) as client:
+        outcomes = await errors.main(client)
+    assert outcomes == [f"started {job_id}" for job_id in emulator.jobs]
+
+
+@pytest.mark.anyio
+async def test_download_to_disk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A safe name in the directory, a chosen name, an overwrite; no partial files left."""
+    download = load_example("download_to_disk")
+    emulator = quick_emulator()
+    async with fast_client(emulator) as client:
+        path, named, again = await download.main(client, tmp_path)
+    (job,) = emulator.jobs.values()
+    assert path.parent == tmp_path
+    assert named == again == tmp_path / "bossa.mp3"
+    assert sorted(p.name for p in tmp_path.iterdir())  # noqa: ASYNC240 == sorted([path.name, "bossa.mp3"])
+    for file in (path, named):
+        assert file.stat().st_size == job.file_size
+        assert_mp3(file, job.duration)
+    assert f"{job.file_size} of {job.file_size} bytes" in capsys.readouterr().out
+
+
+@pytest.mark.anyio
+async def test_object_storage_gets_the_whole_mp3() -> None:
+    """The bytes streamed into the fake bucket are the finished MP3, byte for byte in size."""
+    storage = load_example("object_storage")
+    emulator = quick_emulator()
+    async with fast_client(emulator) as client:
+        bucket = await storage.main(client)
+    (job,) = emulator.jobs.values()
+    ((key, data),) = bucket.objects.items()
+    assert key == f"tracks/{job.audio_id.rsplit(':', 1)[-1]}.mp3"
+    assert len(data) == job.file_size
+    assert abs(mutagen.mp3.MP3(io.BytesIO(data)).info.length - job.duration) < 0.5
+    assert all("authorization" not in r for r in emulator.media_requests)
+
+
+@pytest.mark.anyio
+async def test_object_storage_in_several_parts() -> None:
+    """Parts are cut at PART_SIZE and joined back into the same bytes."""
+    storage = load_example("object_storage")
+
+    class SmallParts(storage.FakeBucket):  # type: ignore[name-defined,misc]
+        PART_SIZE = 4096
+
+        async def upload(self, key: str, parts: list[bytes]) -> str:
+            self.sizes = [len(part) for part in parts]
+            return str(await super().upload(key, parts))
+
+    emulator = quick_emulator()
+    bucket = SmallParts()
+    async with fast_client(emulator) as client:
+        await storage.main(client, bucket)
+    (job,) = emulator.jobs.values()
+    assert len(bucket.sizes) == -(-job.file_size // 4096) or bucket.sizes[-1] == 0
+    assert all(size >= 4096 for size in bucket.sizes[:-1])
+    assert sum(bucket.sizes) == job.file_size
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_trio_nursery(anyio_backend: str) -> None:
+    """The trio example finishes two tracks and a speech clip inside its nursery."""
+    trio_example = load_example("trio_nursery")
+    emulator = quick_emulator(accounts=2)
+    async with fast_client(emulator) as client:
+        done = await trio_example.main(client)
+    assert sorted(type(item).__name__ for item in done) == ["SpeechClip", "Track", "Track"]
+    assert all(isinstance(item, (Track, SpeechClip)) and item.completed for item in done)
+    assert {item.audio_id for item in done} == set(emulator.jobs)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("account", [None, "minimax-account"])
+async def test_minimax_list(account: str | None) -> None:
+    """Every legacy song but the moderated ones, each once, across several cursor pages."""
+    minimax = load_example("minimax_list")
+    emulator = quick_emulator(minimax_songs=45)
+    async with fast_client(emulator) as client:
+        songs = await minimax.main(client, account)
+    expected = [s["musicId"] for s in emulator.state.minimax if s["status"] != 4]
+    assert [song.music_id for song in songs] == expected
+    assert len(expected) == 39
+    assert emulator.stats().requests["minimax.music.list"] >= 3
+
+
+@pytest.mark.anyio
+async def test_emulator_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    """The emulator example: two 503s retried away, a lost create reported, never resent."""
+    example = load_example("emulator_offline")
+    stats = await example.main()
+    assert stats.faults == {"503": 2, "drop_after": 1}
+    assert sum(stats.creates.values()) == 2  # the lost answer's job exists, once
+    assert stats.requests["music.create"] == 2
+    assert "never resent: a lost answer" in capsys.readouterr().out
+
+
+@pytest.mark.anyio
+async def test_emulator_over_http() -> None:
+    """serve_emulator gives a real HTTP server; the track's MP3 is on localhost."""
+    example = load_example("emulator_offline")
+    with anyio.fail_after(30):
+        track = await example.over_http()
+    assert track.completed
+    assert track.url is not None
+    assert track.url.startswith("http://localhost:")
+
+
+def test_my_service_runs_under_pytest(pytester: pytest.Pytester) -> None:
+    """The testing guide's test module passes, on asyncio and on trio, in a fresh pytest."""
+    pytester.makeconftest((EXAMPLES / "testing_conftest.py").read_text())
+    pytester.makepyfile(test_my_service=(EXAMPLES / "test_my_service.py").read_text())
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=6)
