@@ -31,6 +31,7 @@ from ._errors import (
     DownloadError,
     GenerationFailedError,
     InsufficientCreditsError,
+    LimiterError,
     ModerationError,
     NotFoundError,
     OutcomeUnknownError,
@@ -63,6 +64,7 @@ from ._models import (
     Voice,
 )
 from ._music_api import MusicAPI
+from ._redis_limiter import RedisLimiter, SlotUsage
 from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, MinimaxMusicAPI, SchedulerAPI
 from ._retry import RetryPolicy
 from ._speech_api import SpeechAPI
@@ -92,6 +94,7 @@ __all__ = [
     "InsufficientCreditsError",
     "Job",
     "JobEvent",
+    "LimiterError",
     "MinimaxAPI",
     "MinimaxMusicAPI",
     "MinimaxSong",
@@ -106,11 +109,13 @@ __all__ = [
     "PixverseAudioError",
     "PollPolicy",
     "ProviderGroup",
+    "RedisLimiter",
     "ResponseFormatError",
     "RetryPolicy",
     "ScheduledJob",
     "SchedulerAPI",
     "ServerError",
+    "SlotUsage",
     "SpeechAPI",
     "SpeechClip",
     "SpeechModel",

@@ -40,10 +40,12 @@ from ._music_api import MusicAPI
 from ._pagination import OffsetScan
 from ._parse import parse_retry_after, raise_for_status
 from ._protocol import Call, CallKind, Reply
+from ._redis_limiter import RedisLimiter
 from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, SchedulerAPI
 from ._retry import NEVER_SENT, Failure, RetryPolicy, failure_of_status
 from ._sansio import encode_multipart
-from ._slots import SlotPool
+from ._shared_slots import SharedSlotPool
+from ._slots import AccountPool, SlotPool
 from ._speech_api import SpeechAPI
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
@@ -127,6 +129,9 @@ class AsyncClient:
             ``None`` reads each account's ``maxJobs`` from the API once.
         poll: How often `wait` and batches ask for status (`PollPolicy`).
         on_event: Called with a `JobEvent` for every step of every batch job.
+        limiter: A `RedisLimiter` to share each account's ``maxJobs`` with other
+            processes and machines; ``None`` counts slots in this process.
+            The client closes it in `aclose`.
 
     Raises:
         ConfigurationError: No token was given or found, or ``base_url`` is not
@@ -154,6 +159,7 @@ class AsyncClient:
         max_jobs: int | Mapping[str, int] | None = None,
         poll: PollPolicy | None = None,
         on_event: Callable[[JobEvent], None] | None = None,
+        limiter: RedisLimiter | None = None,
     ) -> None:
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         if not token or not token.strip():
@@ -185,7 +191,10 @@ class AsyncClient:
         self._rng = random.Random()
         self._closed = False
         self._max_jobs = _check_max_jobs(max_jobs)
-        self._slots: SlotPool | None = None
+        self._slots: AccountPool | None = None
+        if limiter is not None and not isinstance(limiter, RedisLimiter):
+            raise ConfigurationError("limiter must be a RedisLimiter (or None: in memory)")
+        self._limiter = limiter
         self.poll = poll if poll is not None else PollPolicy()
         self._on_event = on_event
         self.music = MusicAPI(self)
@@ -219,10 +228,13 @@ class AsyncClient:
         """The API origin (and path prefix) requests go to."""
         return str(self._base_url).rstrip("/")
 
-    def _slot_pool(self) -> SlotPool:
+    def _slot_pool(self) -> AccountPool:
         """The per-account job slots shared by every batch of this client."""
         if self._slots is None:
-            self._slots = SlotPool(self, self._max_jobs)
+            if self._limiter is not None:
+                self._slots = SharedSlotPool(self, self._max_jobs, self._limiter)
+            else:
+                self._slots = SlotPool(self, self._max_jobs)
         return self._slots
 
     @property
@@ -246,13 +258,18 @@ class AsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connections this client opened (not a caller's ``http_client``)."""
+        """Close the connections this client opened (not a caller's ``http_client``).
+
+        A `RedisLimiter` given to the client is closed too.
+        """
         if self._closed:
             return
         self._closed = True
-        if self._owns_http:
-            with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
+            if self._owns_http:
                 await self._http.aclose()
+            if self._limiter is not None:
+                await self._limiter.aclose()
 
     async def download(
         self,

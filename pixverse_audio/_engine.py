@@ -255,10 +255,11 @@ class Batch(Generic[R, O]):
             except PixverseAudioError as exc:
                 self._error = exc
                 return
-            workers = max(1, self._slots.capacity())
+            workers = self._slots.workers()
             requests_send, requests_receive = anyio.create_memory_object_stream[tuple[int, R]](0)
             async with anyio.create_task_group() as services:
                 self._services = services
+                services.start_soon(self._slots.keep_alive)
                 async with anyio.create_task_group() as work:
                     async with requests_receive:
                         for _ in range(workers):
@@ -346,8 +347,8 @@ class Batch(Generic[R, O]):
                 try:
                     job_id = await self._create(index, request, lease, attempt + 1)
                 except BusyError as exc:
-                    self._slots.release(lease)
                     released = True
+                    await self._release(lease)
                     busy += 1
                     self.busy += 1
                     self._event("busy", index, attempt=attempt + 1, email=lease.email)
@@ -372,12 +373,16 @@ class Batch(Generic[R, O]):
                 return result(error=exc)
             finally:
                 if not released:
-                    self._slots.release(lease)
+                    await self._release(lease)
             if final.completed:
                 return result(track=final)
             if attempt >= self._max_attempts:
                 return result(error=GenerationFailedError(final))
             self._event("retrying", index, job_id=job_id, attempt=attempt + 1, email=lease.email)
+
+    async def _release(self, lease: Lease) -> None:
+        with anyio.CancelScope(shield=True):  # a cancelled job still gives its slot back
+            await self._slots.release(lease)
 
     async def _on_busy(self, email: str, streak: int) -> None:
         """A 429: our view of the account is stale. Shrink it to what is really free."""

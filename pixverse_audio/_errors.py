@@ -22,6 +22,7 @@ exception escapes a public method (the original is kept as ``__cause__``)::
     ├── APIConnectionError                 the request failed on the network
     │   └── APITimeoutError(TimeoutError)  ... by timing out
     ├── DownloadError                      fetching a finished track's audio failed
+    ├── LimiterError                       the shared limiter (Redis) cannot be reached
     ├── OutcomeUnknownError                a create may or may not have started a paid job
     ├── GenerationFailedError              the job reached FAILED; .track .fail_code
     └── WaitTimeoutError(TimeoutError)     a wait passed its deadline; .audio_id
@@ -49,6 +50,7 @@ __all__ = [
     "DownloadError",
     "GenerationFailedError",
     "InsufficientCreditsError",
+    "LimiterError",
     "ModerationError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -183,6 +185,14 @@ class DownloadError(PixverseAudioError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class LimiterError(PixverseAudioError):
+    """The shared limiter (`RedisLimiter`) could not be reached; no job was created.
+
+    Raised, after retrying for the limiter's ``unavailable_timeout``, where a
+    job needed a slot: in a batch, the request's result carries it.
+    """
 
 
 class OutcomeUnknownError(PixverseAudioError):

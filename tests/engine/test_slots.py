@@ -145,7 +145,7 @@ async def test_release_wakes_a_waiter(client: AsyncClient) -> None:
             group.start_soon(waiter)
             await anyio.sleep(0.05)
             assert got == []  # still waiting
-            pool.release(first)
+            await pool.release(first)
     assert [lease.email for lease in got] == [A1]
     assert pool.held() == {A1: 1}
 
@@ -155,11 +155,11 @@ async def test_peaks_remember_the_most_held(client: AsyncClient) -> None:
     pool = await pool_of(client, {A1: 4, A2: 4})
     leases = [await pool.acquire(A1) for _ in range(3)]
     for lease in leases:
-        pool.release(lease)
+        await pool.release(lease)
     lease = await pool.acquire(A2)
     assert pool.peaks() == {A1: 3, A2: 1}
     assert pool.held() == {A1: 0, A2: 1}
-    pool.release(lease)
+    await pool.release(lease)
 
 
 # --------------------------------------------------------------- back-off
@@ -198,7 +198,7 @@ async def test_busy_shrinks_the_account_to_what_it_holds(
     await fill(emulator, A1, 4)  # our 2 jobs and 2 foreign ones: the server is full
     pool.busy(A1, 0.01)
     await anyio.sleep(0.02)  # the block is over, the shrink is not
-    pool.release(held[0])  # its job still runs on the server
+    await pool.release(held[0])  # its job still runs on the server
     assert len(await grab_all(pool, A1)) == 1  # 2 slots in all, 1 still held
     assert pool.held()[A1] == 2
 
@@ -239,7 +239,7 @@ async def test_refresh_shrinks_to_what_others_leave(
     await pool.refresh()
     assert len(await grab_all(pool, A1)) == 2  # 1 held + 2 free on the server = 3 slots
     assert pool.held()[A1] == 3
-    pool.release(mine)
+    await pool.release(mine)
 
 
 async def test_refresh_keeps_one_slot_on_a_full_account(

@@ -1,0 +1,356 @@
+"""`RedisLimiter`: each account's ``maxJobs`` shared by every process that uses it.
+
+The engine's slots normally live in one process. Worker processes on several
+machines drawing on the same accounts each believe they own every slot and
+together overrun ``maxJobs``. With ``AsyncClient(limiter=RedisLimiter(url))``
+the slots live in Redis instead: per-account counting semaphores whose slots are
+leases (a key with a TTL the holder renews while its job runs, so a crashed
+worker's slots come back), granted first come first served, woken by a blocking
+pop rather than a busy loop (with a bounded fallback poll). The Lua scripts are
+in `pixverse_audio._redis_scripts`.
+
+On asyncio the calls go through the ``redis`` package's asyncio client; on trio,
+through its blocking client in worker threads (``anyio.to_thread``), since the
+asyncio client needs an asyncio loop. Both come with the ``redis`` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import anyio
+import attrs
+
+from . import _redis_scripts as scripts
+from ._errors import ConfigurationError, LimiterError
+from ._logging import redact_url
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+__all__ = ["RedisLimiter", "SlotUsage"]
+
+SCRIPTS: Final = {
+    "acquire": scripts.ACQUIRE,
+    "release": scripts.RELEASE,
+    "leave": scripts.LEAVE,
+    "renew": scripts.RENEW,
+    "set_caps": scripts.SET_CAPS,
+    "usage": scripts.USAGE,
+}
+_SCHEMES: Final = ("redis", "rediss", "unix")
+
+
+@attrs.frozen(kw_only=True)
+class SlotUsage:
+    """One account's shared slots as Redis holds them now.
+
+    Attributes:
+        max_jobs: The shared capacity (the account's ``maxJobs``).
+        held: Slots held by live leases, over every process.
+    """
+
+    max_jobs: int
+    held: int
+
+
+class _Backend(Protocol):
+    async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any: ...
+
+    async def wait(self, key: str, timeout: float) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _AsyncioBackend:
+    """The ``redis`` package's asyncio client (asyncio only)."""
+
+    def __init__(self, redis: ModuleType, url: str, socket_timeout: float) -> None:
+        import redis.asyncio
+
+        self._client = redis.asyncio.Redis.from_url(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+        )
+        self._scripts = {name: self._client.register_script(lua) for name, lua in SCRIPTS.items()}
+
+    async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any:
+        return await self._scripts[name](keys=[prefix], args=list(args))
+
+    async def wait(self, key: str, timeout: float) -> None:
+        await self._client.blpop([key], timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _ThreadBackend:
+    """The ``redis`` package's blocking client, called from worker threads (trio)."""
+
+    def __init__(self, redis: ModuleType, url: str, socket_timeout: float) -> None:
+        self._client = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+        )
+        self._scripts = {name: self._client.register_script(lua) for name, lua in SCRIPTS.items()}
+
+    async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any:
+        call = partial(self._scripts[name], keys=[prefix], args=list(args))
+        return await anyio.to_thread.run_sync(call)
+
+    async def wait(self, key: str, timeout: float) -> None:
+        # A cancelled wait leaves its thread to finish the pop (at most `timeout`).
+        call = partial(self._client.blpop, [key], timeout=timeout)
+        await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self._client.close)
+
+
+class RedisLimiter:
+    """Share each account's ``maxJobs`` between processes and machines, through Redis.
+
+    Pass it to the client; the calling code does not change::
+
+        client = AsyncClient(limiter=RedisLimiter("redis://cache:6379/0", namespace="pixverse"))
+        async with client.music.generate_many(requests) as results:
+            ...
+
+    Every client using the same Redis and ``namespace`` draws on one pool of
+    slots per account: together they never run more than its ``maxJobs``.
+    A slot is a lease renewed every ``lease_ttl / 3`` seconds while its job
+    runs; a worker that dies without releasing its slots loses them after
+    ``lease_ttl``. Waiters are served first come first served and woken by a
+    blocking pop when a slot frees, with a fallback poll every ``poll`` seconds.
+    The shared capacity is the account's ``maxJobs`` as the clients read it
+    (or their ``max_jobs=``); a client that reads a new ``maxJobs`` (on
+    start-up or after a 429) or `set_capacity` updates it for everyone at once.
+
+    If Redis cannot be reached, a slot request keeps trying for
+    ``unavailable_timeout`` seconds, then fails with `LimiterError` (no job is
+    created). A release or renewal that fails is logged; the lease expires.
+
+    The client that is given the limiter closes it in `AsyncClient.aclose`. One
+    limiter serves one event loop (one ``anyio.run``); it needs the ``redis``
+    extra (``pip install "pixverse-audio[redis]"``).
+
+    Args:
+        url: A ``redis://``, ``rediss://`` or ``unix://`` URL (a password in it
+            is never logged or shown).
+        namespace: Keys are ``{namespace}:...``; clients sharing it share slots.
+        lease_ttl: Seconds a slot outlives its last renewal.
+        poll: Most seconds a waiter sleeps without a wake-up before asking again.
+        unavailable_timeout: Seconds a slot request retries an unreachable Redis.
+        operation_timeout: Seconds one Redis call may take.
+
+    Raises:
+        ConfigurationError: A bad URL or setting, or the ``redis`` extra is not
+            installed.
+    """
+
+    def __init__(
+        self,
+        url: str = "redis://localhost:6379/0",
+        *,
+        namespace: str = "pixverse",
+        lease_ttl: float = 30.0,
+        poll: float = 2.0,
+        unavailable_timeout: float = 10.0,
+        operation_timeout: float = 5.0,
+    ) -> None:
+        self._redis = _import_redis()
+        if "://" not in url or url.split("://", 1)[0] not in _SCHEMES:
+            raise ConfigurationError("url must be a redis://, rediss:// or unix:// URL")
+        if not namespace or not namespace.isprintable() or any(c in namespace for c in "{} "):
+            raise ConfigurationError(
+                "namespace must be printable, non-empty, without spaces or braces"
+            )
+        for name, value in (
+            ("lease_ttl", lease_ttl),
+            ("poll", poll),
+            ("unavailable_timeout", unavailable_timeout),
+            ("operation_timeout", operation_timeout),
+        ):
+            if isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+                raise ConfigurationError(f"{name} must be a positive number of seconds")
+        if lease_ttl < 1.0:
+            raise ConfigurationError("lease_ttl must be at least 1 second")
+        if poll >= lease_ttl:
+            raise ConfigurationError("poll must be shorter than lease_ttl")
+        self._url = url
+        self._shown_url = redact_url(url)
+        self.namespace = namespace
+        self.lease_ttl = float(lease_ttl)
+        self.poll = float(poll)
+        self.unavailable_timeout = float(unavailable_timeout)
+        self.operation_timeout = float(operation_timeout)
+        self._prefix = "{" + namespace + "}"
+        self._backend: _Backend | None = None
+        self._library: str | None = None
+        self.recoveries = 0  # times Redis answered again after failing
+        self._failing = False
+
+    def __repr__(self) -> str:
+        return f"<RedisLimiter url={self._shown_url!r} namespace={self.namespace!r}>"
+
+    # ------------------------------------------------------------ plumbing
+
+    def _ensure_backend(self) -> _Backend:
+        import sniffio
+
+        library = sniffio.current_async_library()
+        if self._backend is not None:
+            if library != self._library:
+                raise ConfigurationError(
+                    f"this RedisLimiter was first used on {self._library}, not {library}"
+                )
+            return self._backend
+        timeout = self.operation_timeout + self.poll
+        if library == "asyncio":
+            self._backend = _AsyncioBackend(self._redis, self._url, timeout)
+        else:
+            self._backend = _ThreadBackend(self._redis, self._url, timeout)
+        self._library = library
+        return self._backend
+
+    async def _script(self, name: str, args: Sequence[str | int], *, retry: bool = True) -> Any:
+        """Run one script, shielded; retry an unreachable Redis up to the timeout."""
+        backend = self._ensure_backend()
+        errors: tuple[type[Exception], ...] = (*_redis_errors(self._redis), TimeoutError)
+        delay = 0.05
+        with anyio.CancelScope(shield=True):
+            deadline = anyio.current_time() + self.unavailable_timeout
+            while True:
+                try:
+                    with anyio.fail_after(self.operation_timeout):
+                        result = await backend.script(name, self._prefix, args)
+                except errors as exc:
+                    self._failing = True
+                    if not retry or anyio.current_time() + delay > deadline:
+                        raise LimiterError(
+                            f"the shared limiter at {self._shown_url} is unavailable: "
+                            f"{type(exc).__name__}: {exc}"
+                        ) from exc
+                    await anyio.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+                    continue
+                if self._failing:
+                    self._failing = False
+                    self.recoveries += 1
+                return result
+
+    # ------------------------------------------------------------ slots (engine)
+
+    async def _acquire(
+        self, ticket: str, emails: Sequence[str], narrow: int | None, caps: Mapping[str, int]
+    ) -> str | None:
+        want: dict[str, Any] = {"e": list(emails)}
+        if narrow is not None:
+            want["n"] = narrow
+        account = await self._script(
+            "acquire",
+            [
+                ticket,
+                json.dumps(want),
+                _ms(self.lease_ttl),
+                _ms(self._waiter_ttl),
+                json.dumps(dict(caps)),
+            ],
+        )
+        return _text(account) if account is not None else None
+
+    async def _wait(self, ticket: str, timeout: float) -> None:
+        """Block until ticket's wake-up or ``timeout`` (no error: the next acquire tells)."""
+        backend = self._ensure_backend()
+        try:
+            await backend.wait(f"{self._prefix}:wake:{ticket}", max(0.01, timeout))
+        except _redis_errors(self._redis):
+            await anyio.sleep(min(timeout, 0.1))
+
+    async def _leave(self, ticket: str) -> None:
+        await self._script("leave", [ticket, _ms(self._waiter_ttl)], retry=False)
+
+    async def _release(self, email: str, lease: str) -> bool:
+        return bool(
+            await self._script("release", [email, lease, _ms(self._waiter_ttl)], retry=False)
+        )
+
+    async def _renew(self, leases: Sequence[tuple[str, str]]) -> int:
+        if not leases:
+            return 0
+        args: list[str | int] = [_ms(self.lease_ttl)]
+        for email, lease in leases:
+            args += [email, lease]
+        return int(await self._script("renew", args, retry=False))
+
+    @property
+    def _waiter_ttl(self) -> float:
+        return 3 * self.poll + self.operation_timeout
+
+    # ------------------------------------------------------------ public
+
+    async def set_capacity(self, capacities: Mapping[str, int]) -> None:
+        """Set accounts' shared capacity (``maxJobs``, 1..8) for every client now.
+
+        Raises:
+            ConfigurationError: A capacity outside 1..8.
+            LimiterError: Redis could not be reached.
+        """
+        args: list[str | int] = [_ms(self._waiter_ttl)]
+        for email, cap in capacities.items():
+            if isinstance(cap, bool) or not 1 <= cap <= 8:
+                raise ConfigurationError(f"max_jobs for {email} must be within 1..8, not {cap!r}")
+            args += [email, cap]
+        if len(args) > 1:
+            await self._script("set_caps", args)
+
+    async def usage(self) -> dict[str, SlotUsage]:
+        """Every account's shared capacity and the slots held now, over all clients.
+
+        Raises:
+            LimiterError: Redis could not be reached.
+        """
+        accounts, _ = await self._usage()
+        return accounts
+
+    async def _usage(self) -> tuple[dict[str, SlotUsage], int]:
+        flat = await self._script("usage", [])
+        accounts = {
+            _text(flat[i]): SlotUsage(max_jobs=int(flat[i + 1]), held=int(flat[i + 2]))
+            for i in range(0, len(flat) - 1, 3)
+        }
+        return accounts, int(flat[-1])
+
+    async def aclose(self) -> None:
+        """Close the connections to Redis (the client that was given the limiter does this)."""
+        backend, self._backend, self._library = self._backend, None, None
+        if backend is not None:
+            with anyio.CancelScope(shield=True):
+                await backend.aclose()
+
+
+def _import_redis() -> ModuleType:
+    try:
+        import redis
+        import sniffio  # noqa: F401 - needed to pick the backend
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ConfigurationError(
+            'RedisLimiter needs the redis extra: pip install "pixverse-audio[redis]"'
+        ) from None
+    return redis
+
+
+def _redis_errors(redis: ModuleType) -> tuple[type[Exception], ...]:
+    """What the redis package raises for a failed call (OSError included)."""
+    error: type[Exception] = redis.exceptions.RedisError
+    return (error, OSError)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,195 @@
+"""The Lua scripts behind `RedisLimiter`: per-account counting semaphores with leases.
+
+Pure text, no I/O. Every script runs atomically in Redis and takes one key, the
+namespace's prefix ``{namespace}`` (a hash tag, so every key of a namespace
+lives in one cluster slot). Under it::
+
+    :caps           hash   email -> maxJobs (the shared capacity)
+    :held:<email>   zset   lease -> expiry (ms, Redis clock): the slots taken
+    :queue          zset   ticket -> sequence number: waiters, first come first served
+    :seq            int    the next sequence number
+    :waiters        zset   ticket -> expiry (ms): a waiter that stops renewing is dropped
+    :want           hash   ticket -> {"e": [emails it takes], "n": narrow or absent}
+    :wake:<ticket>  list   a token pushed when the ticket can be served (BLPOP wakes it)
+
+Times come from Redis's own clock (``TIME``), so machines need not agree on one.
+A lease is a ticket that was granted: the same random id names both.
+
+Fairness: `ALLOCATE` walks the queue in order, giving each waiter the free
+account it takes with the most free slots; a waiter is served only if every
+earlier waiter that fits somewhere has been given a slot first. A waiter whose
+accounts are all full does not hold back later waiters for other accounts.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["ACQUIRE", "LEAVE", "RELEASE", "RENEW", "SET_CAPS", "USAGE"]
+
+_PRELUDE: Final = """
+local p = KEYS[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local function drop_ticket(ticket)
+  redis.call('ZREM', p .. ':queue', ticket)
+  redis.call('ZREM', p .. ':waiters', ticket)
+  redis.call('HDEL', p .. ':want', ticket)
+  redis.call('DEL', p .. ':wake:' .. ticket)
+end
+
+-- Expired leases and waiters go; returns free slots and slots held, per account.
+local function purge()
+  for _, dead in ipairs(redis.call('ZRANGEBYSCORE', p .. ':waiters', '-inf', now)) do
+    drop_ticket(dead)
+  end
+  local caps = redis.call('HGETALL', p .. ':caps')
+  local free, count = {}, {}
+  for i = 1, #caps, 2 do
+    local held = p .. ':held:' .. caps[i]
+    redis.call('ZREMRANGEBYSCORE', held, '-inf', now)
+    local n = redis.call('ZCARD', held)
+    count[caps[i]] = n
+    free[caps[i]] = tonumber(caps[i + 1]) - n
+  end
+  return free, count
+end
+
+-- Walk the queue in order, giving each waiter that fits a slot (on paper).
+-- Returns the account `target` would get (false if none); with `wake_ms`,
+-- every earlier waiter that fits is woken.
+local function allocate(free, count, target, wake_ms)
+  for _, ticket in ipairs(redis.call('ZRANGE', p .. ':queue', 0, -1)) do
+    local raw = redis.call('HGET', p .. ':want', ticket)
+    local best = false
+    if raw then
+      local want = cjson.decode(raw)
+      local narrow = want['n']
+      for _, email in ipairs(want['e']) do
+        local f = free[email]
+        if f and f > 0 and (narrow == nil or count[email] < narrow) then
+          if not best or f > free[best] or (f == free[best] and count[email] < count[best]) then
+            best = email
+          end
+        end
+      end
+    end
+    if ticket == target then
+      return best
+    end
+    if best then
+      free[best] = free[best] - 1
+      count[best] = count[best] + 1
+      if wake_ms then
+        local wake = p .. ':wake:' .. ticket
+        redis.call('DEL', wake)
+        redis.call('RPUSH', wake, '1')
+        redis.call('PEXPIRE', wake, wake_ms)
+      end
+    end
+  end
+  return false
+end
+"""
+
+ACQUIRE: Final = (
+    _PRELUDE
+    + """
+-- ARGV: ticket, want (JSON), lease ms, waiter ms, default caps (JSON object)
+local ticket = ARGV[1]
+for email, cap in pairs(cjson.decode(ARGV[5])) do
+  redis.call('HSETNX', p .. ':caps', email, cap)
+end
+local free, count = purge()
+-- A retried call whose first run took a slot gets that slot, not a second one.
+for email, _ in pairs(count) do
+  if redis.call('ZSCORE', p .. ':held:' .. email, ticket) then
+    drop_ticket(ticket)
+    return email
+  end
+end
+if not redis.call('ZSCORE', p .. ':queue', ticket) then
+  redis.call('ZADD', p .. ':queue', redis.call('INCR', p .. ':seq'), ticket)
+end
+redis.call('HSET', p .. ':want', ticket, ARGV[2])
+redis.call('ZADD', p .. ':waiters', now + tonumber(ARGV[4]), ticket)
+local account = allocate(free, count, ticket, tonumber(ARGV[4]))
+if not account then
+  return false
+end
+drop_ticket(ticket)
+redis.call('ZADD', p .. ':held:' .. account, now + tonumber(ARGV[3]), ticket)
+return account
+"""
+)
+
+RELEASE: Final = (
+    _PRELUDE
+    + """
+-- ARGV: email, lease, waiter ms. Returns 1 if the lease was still held.
+local removed = redis.call('ZREM', p .. ':held:' .. ARGV[1], ARGV[2])
+local free, count = purge()
+allocate(free, count, false, tonumber(ARGV[3]))
+return removed
+"""
+)
+
+LEAVE: Final = (
+    _PRELUDE
+    + """
+-- ARGV: ticket, waiter ms. A waiter gives up (cancelled, failed).
+drop_ticket(ARGV[1])
+local free, count = purge()
+allocate(free, count, false, tonumber(ARGV[2]))
+return 1
+"""
+)
+
+RENEW: Final = (
+    _PRELUDE
+    + """
+-- ARGV: lease ms, then email, lease pairs. A lease that expired (or that a
+-- Redis restart lost) is put back: its job still runs, so it still counts.
+-- Returns how many had been lost.
+local lost = 0
+for i = 2, #ARGV, 2 do
+  local held = p .. ':held:' .. ARGV[i]
+  if not redis.call('ZSCORE', held, ARGV[i + 1]) then
+    lost = lost + 1
+  end
+  redis.call('ZADD', held, now + tonumber(ARGV[1]), ARGV[i + 1])
+end
+return lost
+"""
+)
+
+SET_CAPS: Final = (
+    _PRELUDE
+    + """
+-- ARGV: waiter ms, then email, cap pairs. Waiters that now fit are woken.
+for i = 2, #ARGV, 2 do
+  redis.call('HSET', p .. ':caps', ARGV[i], ARGV[i + 1])
+end
+local free, count = purge()
+allocate(free, count, false, tonumber(ARGV[1]))
+return 1
+"""
+)
+
+USAGE: Final = (
+    _PRELUDE
+    + """
+-- Returns a flat list: email, cap, held, ... then the number of waiters last.
+local free, count = purge()
+local out = {}
+local caps = redis.call('HGETALL', p .. ':caps')
+for i = 1, #caps, 2 do
+  table.insert(out, caps[i])
+  table.insert(out, tonumber(caps[i + 1]))
+  table.insert(out, count[caps[i]])
+end
+table.insert(out, redis.call('ZCARD', p .. ':queue'))
+return out
+"""
+)
