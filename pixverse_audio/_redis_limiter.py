@@ -145,6 +145,10 @@ class RedisLimiter:
         unavailable_timeout: Seconds a slot request retries an unreachable Redis.
         operation_timeout: Seconds one Redis call may take.
 
+    Attributes:
+        round_trips: Calls sent to Redis so far (scripts and blocking pops).
+        recoveries: Times Redis answered again after calls to it had failed.
+
     Raises:
         ConfigurationError: A bad URL or setting, or the ``redis`` extra is not
             installed.
@@ -190,6 +194,7 @@ class RedisLimiter:
         self._backend: _Backend | None = None
         self._library: str | None = None
         self.recoveries = 0  # times Redis answered again after failing
+        self.round_trips = 0  # calls sent to Redis (scripts and blocking pops)
         self._failing = False
 
     def __repr__(self) -> str:
@@ -223,6 +228,7 @@ class RedisLimiter:
         with anyio.CancelScope(shield=True):
             deadline = anyio.current_time() + self.unavailable_timeout
             while True:
+                self.round_trips += 1
                 try:
                     with anyio.fail_after(self.operation_timeout):
                         result = await backend.script(name, self._prefix, args)
@@ -264,6 +270,7 @@ class RedisLimiter:
     async def _wait(self, ticket: str, timeout: float) -> None:
         """Block until ticket's wake-up or ``timeout`` (no error: the next acquire tells)."""
         backend = self._ensure_backend()
+        self.round_trips += 1
         try:
             await backend.wait(f"{self._prefix}:wake:{ticket}", max(0.01, timeout))
         except _redis_errors(self._redis):

@@ -46,10 +46,6 @@ class SharedSlotPool(AccountPool):
         # becomes everyone's capacity, so a changed maxJobs applies at once.
         await self._limiter.set_capacity(caps)
 
-    def workers(self) -> int:
-        """Enough workers for any capacity the accounts may be given later (8 each)."""
-        return max(1, MAX_CAP * len(self._accounts))
-
     def held(self) -> dict[str, int]:
         """Slots this process holds now, per account."""
         return {email: self._held.get(email, 0) for email in self._accounts}

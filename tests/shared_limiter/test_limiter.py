@@ -1,0 +1,335 @@
+"""RedisLimiter against a real redis-server: shared counts, leases, fairness, wake-ups, failures.
+
+Each "process" here is its own client, limiter and pool, as separate worker
+processes would have; they meet only in Redis.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+
+import anyio
+import httpx
+import pytest
+
+from pixverse_audio import AsyncClient, ConfigurationError, LimiterError, RedisLimiter, SlotUsage
+from pixverse_audio._shared_slots import SharedSlotPool
+from pixverse_audio._slots import Lease
+
+from ._server import RedisServer, free_port
+
+pytestmark = pytest.mark.anyio
+
+A, B = "a@example.test", "b@example.test"
+
+
+def refuse(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"no HTTP request expected: {request.url}")
+
+
+class Worker:
+    """One simulated process: a client (no HTTP), a limiter and its shared pool."""
+
+    def __init__(self, url: str, namespace: str, caps: Mapping[str, int], **settings: float):
+        settings.setdefault("poll", 0.5)
+        self.limiter = RedisLimiter(url, namespace=namespace, **settings)  # type: ignore[arg-type]
+        self.client = AsyncClient(
+            "token",
+            transport=httpx.MockTransport(refuse),
+            max_jobs=dict(caps),
+            limiter=self.limiter,
+        )
+        pool = self.client._slot_pool()
+        assert isinstance(pool, SharedSlotPool)
+        self.pool = pool
+
+    async def aclose(self) -> None:
+        await self.client.aclose()  # closes the limiter too
+
+
+@pytest.fixture
+async def workers(redis_server: RedisServer, namespace: str) -> AsyncIterator[list[Worker]]:
+    made: list[Worker] = []
+    yield made
+    for worker in made:
+        await worker.aclose()
+
+
+def make(
+    workers: list[Worker],
+    server: RedisServer,
+    namespace: str,
+    caps: Mapping[str, int],
+    **settings: float,
+) -> Worker:
+    worker = Worker(server.url, namespace, caps, **settings)
+    workers.append(worker)
+    return worker
+
+
+async def waiting(limiter: RedisLimiter) -> int:
+    _, queued = await limiter._usage()
+    return queued
+
+
+async def wait_for_waiters(limiter: RedisLimiter, count: int) -> None:
+    with anyio.fail_after(5):
+        while await waiting(limiter) != count:  # noqa: ASYNC110 - the state is in Redis
+            await anyio.sleep(0.01)
+
+
+async def test_processes_together_never_exceed_each_accounts_capacity(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """Three pools, 60 jobs, caps 2 and 1: at no moment more than the cap in use."""
+    caps = {A: 2, B: 1}
+    pools = [make(workers, redis_server, namespace, caps).pool for _ in range(3)]
+    in_use: Counter[str] = Counter()
+    peak: Counter[str] = Counter()
+    done = 0
+    rng = random.Random(7)
+
+    async def job(pool: SharedSlotPool) -> None:
+        nonlocal done
+        lease = await pool.acquire()
+        in_use[lease.email] += 1
+        peak[lease.email] = max(peak[lease.email], in_use[lease.email])
+        await anyio.sleep(rng.uniform(0, 0.02))
+        in_use[lease.email] -= 1
+        await pool.release(lease)
+        done += 1
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            for i in range(60):
+                group.start_soon(job, pools[i % 3])
+    assert done == 60
+    assert peak == {A: 2, B: 1}
+    usage = await workers[0].limiter.usage()
+    assert usage == {A: SlotUsage(max_jobs=2, held=0), B: SlotUsage(max_jobs=1, held=0)}
+    assert await waiting(workers[0].limiter) == 0
+
+
+async def test_waiters_are_served_first_come_first_served(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """With one slot, waiters from different processes get it in the order they asked."""
+    holder = make(workers, redis_server, namespace, {A: 1})
+    lease = await holder.pool.acquire()
+    order: list[int] = []
+
+    async def wait_turn(pool: SharedSlotPool, n: int) -> None:
+        got = await pool.acquire()
+        order.append(n)
+        await anyio.sleep(0.01)
+        await pool.release(got)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            for n in range(5):
+                pool = make(workers, redis_server, namespace, {A: 1}).pool
+                group.start_soon(wait_turn, pool, n)
+                await wait_for_waiters(holder.limiter, n + 1)  # queued in this order
+            await holder.pool.release(lease)
+    assert order == [0, 1, 2, 3, 4]
+
+
+async def test_a_release_wakes_the_next_waiter_without_waiting_for_the_poll(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """The fallback poll is 10 s here: only the blocking-pop wake-up can be this quick."""
+    first = make(workers, redis_server, namespace, {A: 1}, poll=10.0)
+    second = make(workers, redis_server, namespace, {A: 1}, poll=10.0)
+    lease = await first.pool.acquire()
+    got: list[Lease] = []
+
+    async def take() -> None:
+        got.append(await second.pool.acquire())
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(take)
+            await wait_for_waiters(first.limiter, 1)
+            assert not got
+            await first.pool.release(lease)
+    assert got[0].email == A
+    assert got[0].token != lease.token
+
+
+async def test_a_crashed_holders_slot_comes_back_after_the_lease_ttl(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """A holder that neither renews nor releases loses the slot after lease_ttl."""
+    crashed = make(workers, redis_server, namespace, {A: 1}, lease_ttl=1.0, poll=0.2)
+    other = make(workers, redis_server, namespace, {A: 1}, lease_ttl=1.0, poll=0.2)
+    await crashed.pool.acquire()  # never released, never renewed
+    with anyio.move_on_after(0.3) as early:
+        await other.pool.acquire()
+    assert early.cancelled_caught  # still held within the TTL
+    with anyio.fail_after(1.0 + 0.2 + 3):  # TTL + poll + slack
+        lease = await other.pool.acquire()
+    assert lease.email == A
+    assert (await other.limiter.usage())[A].held == 1
+
+
+async def test_renewed_leases_outlive_their_ttl(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """keep_alive renews every third of the TTL: the slot stays taken long past it."""
+    holder = make(workers, redis_server, namespace, {A: 1}, lease_ttl=1.0, poll=0.2)
+    other = make(workers, redis_server, namespace, {A: 1}, lease_ttl=1.0, poll=0.2)
+    await holder.pool.acquire()
+    async with anyio.create_task_group() as group:
+        group.start_soon(holder.pool.keep_alive)
+        with anyio.move_on_after(2.5) as waited:
+            await other.pool.acquire()
+        group.cancel_scope.cancel()
+    assert waited.cancelled_caught
+    assert (await other.limiter.usage())[A].held == 1
+
+
+async def test_a_cancelled_waiter_leaves_the_queue_and_blocks_nobody(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """A waiter cancelled in line is removed at once; the next one gets the slot."""
+    holder = make(workers, redis_server, namespace, {A: 1}, poll=10.0)
+    quitter = make(workers, redis_server, namespace, {A: 1}, poll=10.0)
+    patient = make(workers, redis_server, namespace, {A: 1}, poll=10.0)
+    lease = await holder.pool.acquire()
+    with anyio.move_on_after(0.3):
+        await quitter.pool.acquire()
+    assert await waiting(holder.limiter) == 0
+    got: list[Lease] = []
+
+    async def take() -> None:
+        got.append(await patient.pool.acquire())
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(take)
+            await wait_for_waiters(holder.limiter, 1)
+            await holder.pool.release(lease)
+    assert len(got) == 1
+    assert quitter.pool.held() == {A: 0}
+
+
+async def test_a_new_capacity_applies_to_every_process_at_once(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """set_capacity raises the shared cap and wakes who now fits; lowering it holds back."""
+    one = make(workers, redis_server, namespace, {A: 1}, poll=10.0)
+    two = make(workers, redis_server, namespace, {A: 1}, poll=10.0)
+    await one.pool.acquire()
+    got: list[Lease] = []
+
+    async def take() -> None:
+        got.append(await two.pool.acquire())
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(take)
+            await wait_for_waiters(one.limiter, 1)
+            await one.limiter.set_capacity({A: 2})  # woken by the change, not the poll
+    assert (await two.limiter.usage())[A] == SlotUsage(max_jobs=2, held=2)
+    await two.limiter.set_capacity({A: 1})  # lower than what is held: nobody new gets in
+    with anyio.move_on_after(0.5) as blocked:
+        await one.pool.acquire()
+    assert blocked.cancelled_caught
+    with pytest.raises(ConfigurationError, match=r"1\.\.8"):
+        await one.limiter.set_capacity({A: 9})
+
+
+async def test_a_narrowed_request_waits_while_the_account_runs_that_many(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """narrow counts every process's jobs on the account, not only this one's."""
+    one = make(workers, redis_server, namespace, {A: 3})
+    two = make(workers, redis_server, namespace, {A: 3})
+    await one.pool.acquire()
+    with anyio.move_on_after(0.4) as blocked:
+        await two.pool.acquire(narrow=1)
+    assert blocked.cancelled_caught
+    with anyio.fail_after(2):
+        lease = await two.pool.acquire(narrow=2)
+    assert lease.email == A
+
+
+async def test_pinned_requests_take_only_their_account_and_do_not_hold_back_others(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """A waiter for a full account does not stand in the way of one for a free account."""
+    one = make(workers, redis_server, namespace, {A: 1, B: 1})
+    two = make(workers, redis_server, namespace, {A: 1, B: 1})
+    assert (await one.pool.acquire(A)).email == A
+    pinned: list[Lease] = []
+
+    async def take_a() -> None:
+        pinned.append(await two.pool.acquire(A))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(take_a)
+        await wait_for_waiters(one.limiter, 1)
+        with anyio.fail_after(2):
+            assert (await two.pool.acquire()).email == B  # goes past the pinned waiter
+        group.cancel_scope.cancel()
+    assert not pinned
+
+
+async def test_unreachable_redis_fails_clearly_after_the_unavailable_timeout() -> None:
+    """No Redis: LimiterError (a PixverseAudioError) naming the host, not the password."""
+    url = f"redis://:hunter2-secret@127.0.0.1:{free_port()}/0"
+    worker = Worker(url, "nowhere", {A: 1}, unavailable_timeout=0.3, operation_timeout=0.5)
+    try:
+        with anyio.fail_after(10), pytest.raises(LimiterError) as caught:
+            await worker.pool.acquire()
+    finally:
+        await worker.aclose()
+    message = str(caught.value)
+    assert "127.0.0.1" in message
+    assert "hunter2" not in message
+    assert "hunter2" not in repr(worker.limiter)
+
+
+async def test_leases_are_taken_back_after_redis_loses_them(
+    workers: list[Worker], own_redis: RedisServer, namespace: str
+) -> None:
+    """A Redis restart empties it; the holders' next renewal puts their slots back."""
+    holder = make(workers, own_redis, namespace, {A: 1}, poll=0.2)
+    await holder.pool.acquire()
+    own_redis.stop()
+    own_redis.start()
+    assert (await holder.limiter.usage()) == {}  # nothing survived the restart
+    await holder.pool._renew()
+    other = make(workers, own_redis, namespace, {A: 1}, poll=0.2)
+    with anyio.move_on_after(0.5) as blocked:
+        await other.pool.acquire()  # writes the cap back; the renewed lease fills it
+    assert blocked.cancelled_caught
+    assert (await holder.limiter.usage()) == {A: SlotUsage(max_jobs=1, held=1)}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"url": "http://localhost"}, "redis://"),
+        ({"url": "localhost:6379"}, "redis://"),
+        ({"namespace": ""}, "namespace"),
+        ({"namespace": "a{b}"}, "namespace"),
+        ({"lease_ttl": 0.5}, "lease_ttl"),
+        ({"lease_ttl": float("nan")}, "lease_ttl"),
+        ({"poll": 0}, "poll"),
+        ({"poll": 40.0}, "poll"),
+        ({"unavailable_timeout": -1}, "unavailable_timeout"),
+    ],
+)
+def test_bad_settings_are_refused_at_construction(kwargs: dict[str, object], match: str) -> None:
+    """Every setting is checked before anything connects."""
+    with pytest.raises(ConfigurationError, match=match):
+        RedisLimiter(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_client_takes_only_a_redis_limiter() -> None:
+    """limiter= is checked at construction."""
+    with pytest.raises(ConfigurationError, match="RedisLimiter"):
+        AsyncClient("token", limiter="redis://localhost")  # type: ignore[arg-type]
