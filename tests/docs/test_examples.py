@@ -345,5 +345,5 @@ def test_my_service_runs_under_pytest(pytester: pytest.Pytester) -> None:
     """The testing guide's test module passes, on asyncio and on trio, in a fresh pytest."""
     pytester.makeconftest((EXAMPLES / "testing_conftest.py").read_text())
     pytester.makepyfile(test_my_service=(EXAMPLES / "test_my_service.py").read_text())
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-W", "error")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
     result.assert_outcomes(passed=6)
