@@ -17,6 +17,7 @@ BENCHMARKS = (
     "download_memory",
     "pagination",
     "emulator_load",
+    "shared_limiter",
 )
 
 

@@ -27,7 +27,9 @@ from pixverse_audio import AsyncClient, MusicRequest, PollPolicy, RedisLimiter
 
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--redis", required=True, help="redis:// URL of the shared limiter")
+    p.add_argument(
+        "--redis", required=True, help='redis:// URL of the shared limiter ("" for none)'
+    )
     p.add_argument("--namespace", default="pixverse", help="limiter namespace (pixverse)")
     p.add_argument("--api", default=None, help="API base URL (default: useapi.net)")
     p.add_argument("--token", default=None, help="API token (default: $USEAPI_TOKEN)")
@@ -41,9 +43,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    limiter = RedisLimiter(
-        args.redis, namespace=args.namespace, lease_ttl=args.lease_ttl, poll=args.poll
-    )
+    limiter = None
+    if args.redis:
+        limiter = RedisLimiter(
+            args.redis, namespace=args.namespace, lease_ttl=args.lease_ttl, poll=args.poll
+        )
     settings: dict[str, Any] = {"limiter": limiter}
     if args.api is not None:
         from pixverse_audio.emulator import DEFAULT_TOKEN
@@ -55,7 +59,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     requests = [MusicRequest(prompt=f"{args.name} job {i}") for i in range(args.jobs)]
     ok = failed = 0
     errors: dict[str, int] = {}
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     async with AsyncClient(**settings) as client:
         async with client.music.generate_many(requests, timeout=600) as results:
             async for result in results:
@@ -70,7 +74,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     line["error"] = kind
                 print(json.dumps(line), flush=True)
             busy = results.busy
-        rounds = limiter.round_trips
+        rounds = limiter.round_trips if limiter is not None else 0
     return {
         "summary": True,
         "name": args.name,
@@ -79,6 +83,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "errors": errors,
         "busy": busy,
         "seconds": time.monotonic() - started,
+        "started_at": started_at,
         "redis_round_trips": rounds,
     }
 
