@@ -45,9 +45,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     limiter = None
     if args.redis:
+        # --8<-- [start:limiter]
         limiter = RedisLimiter(
             args.redis, namespace=args.namespace, lease_ttl=args.lease_ttl, poll=args.poll
         )
+        # --8<-- [end:limiter]
     settings: dict[str, Any] = {"limiter": limiter}
     if args.api is not None:
         from pixverse_audio.emulator import DEFAULT_TOKEN
@@ -60,7 +62,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     ok = failed = 0
     errors: dict[str, int] = {}
     started, started_at = time.monotonic(), time.time()
-    async with AsyncClient(**settings) as client:
+    # --8<-- [start:batch]
+    async with AsyncClient(**settings) as client:  # settings["limiter"] is the RedisLimiter
         async with client.music.generate_many(requests, timeout=600) as results:
             async for result in results:
                 line: dict[str, Any] = {"index": result.index, "job_ids": result.job_ids}
@@ -74,6 +77,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     line["error"] = kind
                 print(json.dumps(line), flush=True)
             busy = results.busy
+        # --8<-- [end:batch]
         rounds = limiter.round_trips if limiter is not None else 0
     return {
         "summary": True,

@@ -18,9 +18,14 @@ from ._support import DOCS, EXAMPLES, README, ROOT, example_files, fenced_blocks
 
 PAGES = sorted(DOCS.rglob("*.md"))
 SNIPPET = re.compile(r'^\s*--8<-- "([^"]+)"\s*$', re.MULTILINE)
-# Files whose code README blocks may quote: the examples run by tests/docs, and
-# the Starlette receiver run by tests/features/test_callbacks.py.
-EXECUTED = [*example_files(), ROOT / "examples" / "starlette_callbacks.py"]
+# Files whose code README blocks may quote: the examples run by tests/docs, the
+# Starlette receiver run by tests/features/test_callbacks.py and the shared-limiter
+# worker run by tests/shared_limiter/test_processes.py.
+EXECUTED = [
+    *example_files(),
+    ROOT / "examples" / "starlette_callbacks.py",
+    ROOT / "examples" / "shared_worker.py",
+]
 
 
 def snippets() -> list[tuple[Path, str]]:
