@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 import attrs
 import httpx
 
-from .. import AsyncClient
+from .. import AsyncClient, PollPolicy
 from .._retry import RetryPolicy
 from . import _wire
 from ._app import ConnectionDropped, ConnectionRefused, EmulatorApp
@@ -162,6 +162,8 @@ class Emulator:
         )
         self.token = token
         self.base_url = API_URL
+        #: The status polling its `client` uses: the default, scaled by ``speed``.
+        self.client_poll = PollPolicy().scaled(speed) if speed > 1 else PollPolicy()
         self.faults = Faults(seed)
         self.app = EmulatorApp(self)
         self.callbacks: list[CallbackRecord] = []
@@ -181,7 +183,9 @@ class Emulator:
         kwargs.setdefault(
             "speech_timing", Timing(queued=(0, 0.1), generating=(0.1, 0.2), audio=(1, 3))
         )
-        return cls(**kwargs)
+        emulator = cls(**kwargs)
+        emulator.client_poll = PollPolicy(first=0.05, cap=0.5)  # jobs take about 0.5 s
+        return emulator
 
     @property
     def accounts(self) -> Mapping[str, EmulatedAccount]:
@@ -254,9 +258,11 @@ class Emulator:
     def client(self, **kwargs: Any) -> AsyncClient:
         """An `AsyncClient` wired to this emulator in-process (no sockets).
 
-        Retries wait no longer than 0.1 s unless ``retry`` is given; other
-        arguments go to `AsyncClient`.
+        Retries wait no longer than 0.1 s unless ``retry`` is given, and status
+        polls follow `client_poll` unless ``poll`` is; other arguments go to
+        `AsyncClient`.
         """
+        kwargs.setdefault("poll", self.client_poll)
         if "retry" not in kwargs:
             kwargs["retry"] = RetryPolicy(
                 max_retries=kwargs.pop("max_retries", 3),

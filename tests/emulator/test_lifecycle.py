@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
-from pixverse_audio import AudioStatus, Track
+from pixverse_audio import AudioStatus, PollPolicy, Track
 from pixverse_audio.emulator import Emulator, ManualClock, Timing
 
 V2 = "/v2/pixverse"
@@ -532,3 +533,23 @@ async def test_released_job_is_not_called_back() -> None:
         assert (await get(raw, job["audio_id"]))["audio_status_name"] == "COMPLETED"
     assert generating == []
     assert completed == []
+
+
+@pytest.mark.anyio
+async def test_clients_poll_at_the_emulators_pace() -> None:
+    """A fast emulator's client checks status within 50 ms; a scaled one scales the default."""
+    fast = Emulator.fast()
+    async with fast.client() as client:
+        assert client.poll == fast.client_poll
+        assert client.poll.first <= 0.05
+        job = await client.music.create("lofi")
+        with anyio.fail_after(10):
+            track = await client.music.wait(job)
+        assert track.completed
+        gets = fast.stats().requests["music.get"]
+        assert gets >= 2  # it checked before the job was done, then again
+    scaled = Emulator(speed=60)
+    async with scaled.client() as client:
+        assert client.poll == PollPolicy().scaled(60)
+    async with scaled.client(poll=PollPolicy(first=3.0)) as client:
+        assert client.poll.first == 3.0  # an explicit policy wins
