@@ -174,3 +174,11 @@ def test_cli_reference_documents_global_options() -> None:
 def test_examples_directory_is_the_one_pages_use() -> None:
     assert EXAMPLES == DOCS / "examples"
     assert (ROOT / "mkdocs.yml").read_text().count('base_path: ["."]') == 1
+
+
+def test_readme_relative_links_point_to_files() -> None:
+    """Every relative link of README.md names a file of the repository."""
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README.read_text())
+    relative = [t for t in targets if "://" not in t]
+    assert len(relative) >= 10
+    assert [t for t in relative if not (ROOT / t).is_file()] == []
