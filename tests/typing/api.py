@@ -21,14 +21,17 @@ from pixverse_audio import (
     BusyError,
     Job,
     JobEvent,
+    LimiterError,
     MinimaxSong,
     MusicRequest,
     OutcomeUnknownError,
     Page,
     PixverseAudioError,
     PollPolicy,
+    RedisLimiter,
     RetryPolicy,
     ScheduledJob,
+    SlotUsage,
     SpeechClip,
     SpeechModels,
     SpeechRequest,
@@ -136,6 +139,22 @@ async def errors() -> None:
             del endpoint
         except PixverseAudioError:
             raise
+
+
+async def shared() -> None:
+    limiter = RedisLimiter("redis://cache:6379/0", namespace="svc", lease_ttl=30.0, poll=2.0)
+    async with AsyncClient("token", limiter=limiter) as client:
+        await limiter.set_capacity({"a@b.c": 3})
+        usage: dict[str, SlotUsage] = await limiter.usage()
+        held: int = usage["a@b.c"].held + usage["a@b.c"].max_jobs + limiter.round_trips
+        del held
+        try:
+            async with client.music.generate_many([MusicRequest(prompt="x")]) as results:
+                async for result in results:
+                    del result
+        except LimiterError as exc:
+            message: str = str(exc)
+            del message
 
 
 version: str = pixverse_audio.__version__
