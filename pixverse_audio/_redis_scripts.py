@@ -91,6 +91,12 @@ local function allocate(free, count, target, wake_ms)
   end
   return false
 end
+
+-- After a slot frees (or a capacity grows): wake every waiter that now fits.
+local function wake_fitting(wake_ms)
+  local free, count = purge()
+  allocate(free, count, false, wake_ms)
+end
 """
 
 ACQUIRE: Final = (
@@ -129,8 +135,7 @@ RELEASE: Final = (
     + """
 -- ARGV: email, lease, waiter ms. Returns 1 if the lease was still held.
 local removed = redis.call('ZREM', p .. ':held:' .. ARGV[1], ARGV[2])
-local free, count = purge()
-allocate(free, count, false, tonumber(ARGV[3]))
+wake_fitting(tonumber(ARGV[3]))
 return removed
 """
 )
@@ -140,8 +145,7 @@ LEAVE: Final = (
     + """
 -- ARGV: ticket, waiter ms. A waiter gives up (cancelled, failed).
 drop_ticket(ARGV[1])
-local free, count = purge()
-allocate(free, count, false, tonumber(ARGV[2]))
+wake_fitting(tonumber(ARGV[2]))
 return 1
 """
 )
@@ -171,8 +175,7 @@ SET_CAPS: Final = (
 for i = 2, #ARGV, 2 do
   redis.call('HSET', p .. ':caps', ARGV[i], ARGV[i + 1])
 end
-local free, count = purge()
-allocate(free, count, false, tonumber(ARGV[1]))
+wake_fitting(tonumber(ARGV[1]))
 return 1
 """
 )

@@ -34,7 +34,7 @@ class Worker:
 
     def __init__(self, url: str, namespace: str, caps: Mapping[str, int], **settings: float):
         settings.setdefault("poll", 0.5)
-        self.limiter = RedisLimiter(url, namespace=namespace, **settings)  # type: ignore[arg-type]
+        self.limiter = RedisLimiter(url, namespace=namespace, **settings)
         self.client = AsyncClient(
             "token",
             transport=httpx.MockTransport(refuse),
@@ -72,6 +72,11 @@ def make(
 async def waiting(limiter: RedisLimiter) -> int:
     _, queued = await limiter._usage()
     return queued
+
+
+async def take_into(got: list[Lease], pool: SharedSlotPool, email: str | None = None) -> None:
+    """Wait for a slot (as a background task) and keep it in ``got``."""
+    got.append(await pool.acquire(email))
 
 
 async def wait_for_waiters(limiter: RedisLimiter, count: int) -> None:
@@ -145,12 +150,9 @@ async def test_a_release_wakes_the_next_waiter_without_waiting_for_the_poll(
     lease = await first.pool.acquire()
     got: list[Lease] = []
 
-    async def take() -> None:
-        got.append(await second.pool.acquire())
-
     with anyio.fail_after(5):
         async with anyio.create_task_group() as group:
-            group.start_soon(take)
+            group.start_soon(take_into, got, second.pool)
             await wait_for_waiters(first.limiter, 1)
             assert not got
             await first.pool.release(lease)
@@ -203,12 +205,9 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_blocks_nobody(
     assert await waiting(holder.limiter) == 0
     got: list[Lease] = []
 
-    async def take() -> None:
-        got.append(await patient.pool.acquire())
-
     with anyio.fail_after(5):
         async with anyio.create_task_group() as group:
-            group.start_soon(take)
+            group.start_soon(take_into, got, patient.pool)
             await wait_for_waiters(holder.limiter, 1)
             await holder.pool.release(lease)
     assert len(got) == 1
@@ -224,12 +223,9 @@ async def test_a_new_capacity_applies_to_every_process_at_once(
     await one.pool.acquire()
     got: list[Lease] = []
 
-    async def take() -> None:
-        got.append(await two.pool.acquire())
-
     with anyio.fail_after(5):
         async with anyio.create_task_group() as group:
-            group.start_soon(take)
+            group.start_soon(take_into, got, two.pool)
             await wait_for_waiters(one.limiter, 1)
             await one.limiter.set_capacity({A: 2})  # woken by the change, not the poll
     assert (await two.limiter.usage())[A] == SlotUsage(max_jobs=2, held=2)
@@ -265,11 +261,8 @@ async def test_pinned_requests_take_only_their_account_and_do_not_hold_back_othe
     assert (await one.pool.acquire(A)).email == A
     pinned: list[Lease] = []
 
-    async def take_a() -> None:
-        pinned.append(await two.pool.acquire(A))
-
     async with anyio.create_task_group() as group:
-        group.start_soon(take_a)
+        group.start_soon(take_into, pinned, two.pool, A)
         await wait_for_waiters(one.limiter, 1)
         with anyio.fail_after(2):
             assert (await two.pool.acquire()).email == B  # goes past the pinned waiter
