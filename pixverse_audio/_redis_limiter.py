@@ -58,10 +58,20 @@ class SlotUsage:
     held: int
 
 
+@attrs.define(eq=False)
+class _Outage:
+    """Redis stopped answering: one caller retries, the others wait for the verdict."""
+
+    deadline: float
+    over: anyio.Event = attrs.field(factory=anyio.Event)
+    recovered: bool = False
+    abandoned: bool = False  # its prober was cancelled
+
+
 class _Backend(Protocol):
     async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any: ...
 
-    async def wait(self, key: str, timeout: float) -> None: ...
+    async def pop(self, key: str, timeout: float) -> bytes | None: ...
 
     async def aclose(self) -> None: ...
 
@@ -71,28 +81,44 @@ class _AsyncioBackend:
 
     def __init__(self, redis: ModuleType, url: str, socket_timeout: float) -> None:
         import redis.asyncio
+        import redis.asyncio.retry
+        import redis.backoff
 
         self._client = redis.asyncio.Redis.from_url(
-            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0),  # we retry
         )
         self._scripts = {name: self._client.register_script(lua) for name, lua in SCRIPTS.items()}
 
     async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any:
         return await self._scripts[name](keys=[prefix], args=list(args))
 
-    async def wait(self, key: str, timeout: float) -> None:
-        await self._client.blpop([key], timeout=timeout)
+    async def pop(self, key: str, timeout: float) -> bytes | None:
+        popped = await self._client.blpop([key], timeout=timeout)
+        return None if popped is None else popped[1]
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
 class _ThreadBackend:
-    """The ``redis`` package's blocking client, called from worker threads (trio)."""
+    """The ``redis`` package's blocking client, called from worker threads (trio).
+
+    Scripts are short; the one blocking pop per pool (its wake-up list) holds
+    one thread at a time.
+    """
 
     def __init__(self, redis: ModuleType, url: str, socket_timeout: float) -> None:
+        import redis.backoff
+        import redis.retry
+
         self._client = redis.Redis.from_url(
-            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),  # we retry
         )
         self._scripts = {name: self._client.register_script(lua) for name, lua in SCRIPTS.items()}
 
@@ -100,10 +126,12 @@ class _ThreadBackend:
         call = partial(self._scripts[name], keys=[prefix], args=list(args))
         return await anyio.to_thread.run_sync(call)
 
-    async def wait(self, key: str, timeout: float) -> None:
-        # A cancelled wait leaves its thread to finish the pop (at most `timeout`).
+    async def pop(self, key: str, timeout: float) -> bytes | None:
+        # A cancelled pop leaves its thread to finish (at most `timeout`); what
+        # it pops then is lost, which the waiters' fallback poll covers.
         call = partial(self._client.blpop, [key], timeout=timeout)
-        await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        popped = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        return None if popped is None else popped[1]
 
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self._client.close)
@@ -128,9 +156,15 @@ class RedisLimiter:
     (or their ``max_jobs=``); a client that reads a new ``maxJobs`` (on
     start-up or after a 429) or `set_capacity` updates it for everyone at once.
 
-    If Redis cannot be reached, a slot request keeps trying for
-    ``unavailable_timeout`` seconds, then fails with `LimiterError` (no job is
-    created). A release or renewal that fails is logged; the lease expires.
+    Only the engine's batches (``generate_many``) take slots: a single
+    ``create``, ``generate`` or ``wait`` is not counted.
+
+    If Redis cannot be reached, one slot request keeps trying for
+    ``unavailable_timeout`` seconds (the others wait for its verdict), then they
+    fail with `LimiterError` (no job is created), and for as long again later
+    requests try once. A release or renewal that fails is logged; the lease
+    expires. After Redis lost its data (a restart), each client puts its leases
+    back before taking another slot.
 
     The client that is given the limiter closes it in `AsyncClient.aclose`. One
     limiter serves one event loop (one ``anyio.run``); it needs the ``redis``
@@ -167,6 +201,13 @@ class RedisLimiter:
         self._redis = _import_redis()
         if "://" not in url or url.split("://", 1)[0] not in _SCHEMES:
             raise ConfigurationError("url must be a redis://, rediss:// or unix:// URL")
+        try:
+            self._redis.connection.parse_url(url)
+        except Exception:  # its message may quote the URL, password and all
+            raise ConfigurationError(
+                "url is not a valid Redis URL (characters such as / @ : in a password "
+                "must be percent-encoded)"
+            ) from None
         if not namespace or not namespace.isprintable() or any(c in namespace for c in "{} "):
             raise ConfigurationError(
                 "namespace must be printable, non-empty, without spaces or braces"
@@ -195,7 +236,8 @@ class RedisLimiter:
         self._library: str | None = None
         self.recoveries = 0  # times Redis answered again after failing
         self.round_trips = 0  # calls sent to Redis (scripts and blocking pops)
-        self._failing = False
+        self._outage: _Outage | None = None  # Redis stopped answering; one caller probes
+        self._down_until = -math.inf  # after an outage outlived the timeout: fail at once
 
     def __repr__(self) -> str:
         return f"<RedisLimiter url={self._shown_url!r} namespace={self.namespace!r}>"
@@ -221,41 +263,85 @@ class RedisLimiter:
         return self._backend
 
     async def _script(self, name: str, args: Sequence[str | int], *, retry: bool = True) -> Any:
-        """Run one script, shielded; retry an unreachable Redis up to the timeout."""
+        """Run one script (each attempt shielded, so its effect is known).
+
+        An unreachable Redis is retried for ``unavailable_timeout`` by one
+        caller at a time (the others wait for its verdict); after it gave up,
+        calls fail at once for that long. Errors that retrying cannot cure
+        (a wrong password, a refused script) fail at once.
+        """
         backend = self._ensure_backend()
-        errors: tuple[type[Exception], ...] = (*_redis_errors(self._redis), TimeoutError)
         delay = 0.05
-        with anyio.CancelScope(shield=True):
-            deadline = anyio.current_time() + self.unavailable_timeout
-            while True:
-                self.round_trips += 1
+        mine: _Outage | None = None  # the outage this call is probing, if any
+        while True:
+            self.round_trips += 1
+            try:
+                with anyio.CancelScope(shield=True), anyio.fail_after(self.operation_timeout):
+                    result = await backend.script(name, self._prefix, args)
+            except Exception as exc:
+                now = anyio.current_time()
+                if not self._transient(exc) or not retry or now < self._down_until:
+                    raise self._error(exc) from exc
+                outage = self._outage
+                if outage is not None and outage is not mine:
+                    with anyio.move_on_after(max(0.0, outage.deadline - now)):
+                        await outage.over.wait()  # cancellable: nothing is pending
+                    if outage.recovered or outage.abandoned:
+                        continue
+                    raise self._error(exc) from exc
+                if outage is None:
+                    outage = mine = self._outage = _Outage(now + self.unavailable_timeout)
+                if now + delay > outage.deadline:
+                    self._end_outage(outage)
+                    self._down_until = now + self.unavailable_timeout
+                    raise self._error(exc) from exc
                 try:
-                    with anyio.fail_after(self.operation_timeout):
-                        result = await backend.script(name, self._prefix, args)
-                except errors as exc:
-                    self._failing = True
-                    if not retry or anyio.current_time() + delay > deadline:
-                        raise LimiterError(
-                            f"the shared limiter at {self._shown_url} is unavailable: "
-                            f"{type(exc).__name__}: {exc}"
-                        ) from exc
-                    await anyio.sleep(delay)
-                    delay = min(delay * 2, 1.0)
-                    continue
-                if self._failing:
-                    self._failing = False
-                    self.recoveries += 1
-                return result
+                    await anyio.sleep(delay)  # cancellable between attempts
+                except BaseException:
+                    outage.abandoned = True  # another caller takes over the probing
+                    self._end_outage(outage)
+                    raise
+                delay = min(delay * 2, 1.0)
+                continue
+            if self._outage is not None:
+                self._outage.recovered = True
+                self._end_outage(self._outage)
+                self.recoveries += 1
+            self._down_until = -math.inf
+            return result
+
+    def _end_outage(self, outage: _Outage) -> None:
+        if self._outage is outage:
+            self._outage = None
+        outage.over.set()
+
+    def _transient(self, exc: Exception) -> bool:
+        errors = self._redis.exceptions
+        if isinstance(exc, errors.AuthenticationError):
+            return False
+        return isinstance(exc, (errors.ConnectionError, errors.TimeoutError, TimeoutError, OSError))
+
+    def _error(self, exc: Exception) -> LimiterError:
+        return LimiterError(
+            f"the shared limiter at {self._shown_url} is unavailable: {type(exc).__name__}: {exc}"
+        )
 
     # ------------------------------------------------------------ slots (engine)
 
     async def _acquire(
-        self, ticket: str, emails: Sequence[str], narrow: int | None, caps: Mapping[str, int]
-    ) -> str | None:
-        want: dict[str, Any] = {"e": list(emails)}
+        self,
+        ticket: str,
+        emails: Sequence[str],
+        narrow: int | None,
+        caps: Mapping[str, int],
+        wake: str,
+        epoch: str,
+    ) -> tuple[str | None, str, bool]:
+        """Ask for a slot: (the account granted or None, Redis's epoch, whether it changed)."""
+        want: dict[str, Any] = {"e": list(emails), "w": wake}
         if narrow is not None:
             want["n"] = narrow
-        account = await self._script(
+        account, now_epoch, changed = await self._script(
             "acquire",
             [
                 ticket,
@@ -263,18 +349,23 @@ class RedisLimiter:
                 _ms(self.lease_ttl),
                 _ms(self._waiter_ttl),
                 json.dumps(dict(caps)),
+                epoch,
             ],
         )
-        return _text(account) if account is not None else None
+        return _text(account) or None, _text(now_epoch), bool(changed)
 
-    async def _wait(self, ticket: str, timeout: float) -> None:
-        """Block until ticket's wake-up or ``timeout`` (no error: the next acquire tells)."""
+    async def _pop(self, wake: str, timeout: float) -> str | None:
+        """Block until a ticket id arrives on the ``wake`` list, or ``timeout`` (then None)."""
         backend = self._ensure_backend()
         self.round_trips += 1
         try:
-            await backend.wait(f"{self._prefix}:wake:{ticket}", max(0.01, timeout))
-        except _redis_errors(self._redis):
-            await anyio.sleep(min(timeout, 0.1))
+            popped = await backend.pop(f"{self._prefix}:wake:{wake}", max(0.01, timeout))
+        except Exception as exc:
+            if not self._transient(exc) and not isinstance(exc, self._redis.exceptions.RedisError):
+                raise
+            await anyio.sleep(min(timeout, 0.5))  # the waiters' own polls carry on
+            return None
+        return None if popped is None else _text(popped)
 
     async def _leave(self, ticket: str) -> None:
         await self._script("leave", [ticket, _ms(self._waiter_ttl)], retry=False)
@@ -284,17 +375,18 @@ class RedisLimiter:
             await self._script("release", [email, lease, _ms(self._waiter_ttl)], retry=False)
         )
 
-    async def _renew(self, leases: Sequence[tuple[str, str]]) -> int:
-        if not leases:
-            return 0
-        args: list[str | int] = [_ms(self.lease_ttl)]
+    async def _renew(self, leases: Sequence[tuple[str, str]], epoch: str) -> tuple[int, str, bool]:
+        """Extend ``leases``: (how many were missing, the epoch, whether they were put back)."""
+        args: list[str | int] = [_ms(self.lease_ttl), epoch]
         for email, lease in leases:
             args += [email, lease]
-        return int(await self._script("renew", args, retry=False))
+        lost, now_epoch, restored = await self._script("renew", args, retry=False)
+        return int(lost), _text(now_epoch), bool(restored)
 
     @property
     def _waiter_ttl(self) -> float:
-        return 3 * self.poll + self.operation_timeout
+        # Longer than the most a live waiter can go between two acquires.
+        return 2 * self.poll + self.unavailable_timeout + 2 * self.operation_timeout
 
     # ------------------------------------------------------------ public
 
@@ -347,12 +439,6 @@ def _import_redis() -> ModuleType:
             'RedisLimiter needs the redis extra: pip install "pixverse-audio[redis]"'
         ) from None
     return redis
-
-
-def _redis_errors(redis: ModuleType) -> tuple[type[Exception], ...]:
-    """What the redis package raises for a failed call (OSError included)."""
-    error: type[Exception] = redis.exceptions.RedisError
-    return (error, OSError)
 
 
 def _ms(seconds: float) -> int:

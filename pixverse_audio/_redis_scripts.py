@@ -9,16 +9,25 @@ lives in one cluster slot). Under it::
     :queue          zset   ticket -> sequence number: waiters, first come first served
     :seq            int    the next sequence number
     :waiters        zset   ticket -> expiry (ms): a waiter that stops renewing is dropped
-    :want           hash   ticket -> {"e": [emails it takes], "n": narrow or absent}
-    :wake:<ticket>  list   a token pushed when the ticket can be served (BLPOP wakes it)
+    :want           hash   ticket -> {"e": [emails], "n": narrow or absent, "w": wake list}
+    :wake:<process> list   tickets of that process that can now be served (it BLPOPs it)
+    :epoch          string set on first use: a new value means Redis lost its data
 
 Times come from Redis's own clock (``TIME``), so machines need not agree on one.
 A lease is a ticket that was granted: the same random id names both.
 
-Fairness: `ALLOCATE` walks the queue in order, giving each waiter the free
+Fairness: ``allocate`` walks the queue in order, giving each waiter the free
 account it takes with the most free slots; a waiter is served only if every
 earlier waiter that fits somewhere has been given a slot first. A waiter whose
-accounts are all full does not hold back later waiters for other accounts.
+accounts are all full does not hold back later waiters for other accounts; one
+held back only by its own ``narrow`` limit makes later waiters skip that account
+until it has drained enough (so it cannot starve).
+
+Restarts: the ``:epoch`` key is created with a fresh value whenever it is
+missing. A client that saw another epoch knows Redis lost its leases: ACQUIRE
+tells it so instead of granting, and its RENEW then puts every lease it holds
+back (a normal RENEW only extends leases that still exist, so a renewal racing
+a release cannot bring the released slot back).
 """
 
 from __future__ import annotations
@@ -36,7 +45,15 @@ local function drop_ticket(ticket)
   redis.call('ZREM', p .. ':queue', ticket)
   redis.call('ZREM', p .. ':waiters', ticket)
   redis.call('HDEL', p .. ':want', ticket)
-  redis.call('DEL', p .. ':wake:' .. ticket)
+end
+
+local function current_epoch()
+  local epoch = redis.call('GET', p .. ':epoch')
+  if not epoch then
+    epoch = t[1] .. '.' .. t[2]
+    redis.call('SET', p .. ':epoch', epoch)
+  end
+  return epoch
 end
 
 -- Expired leases and waiters go; returns free slots and slots held, per account.
@@ -60,18 +77,20 @@ end
 -- Returns the account `target` would get (false if none); with `wake_ms`,
 -- every earlier waiter that fits is woken.
 local function allocate(free, count, target, wake_ms)
+  local draining = {}  -- accounts kept for an earlier waiter's narrow limit
   for _, ticket in ipairs(redis.call('ZRANGE', p .. ':queue', 0, -1)) do
     local raw = redis.call('HGET', p .. ':want', ticket)
     local best = false
-    if raw then
-      local want = cjson.decode(raw)
-      local narrow = want['n']
-      for _, email in ipairs(want['e']) do
-        local f = free[email]
-        if f and f > 0 and (narrow == nil or count[email] < narrow) then
-          if not best or f > free[best] or (f == free[best] and count[email] < count[best]) then
-            best = email
-          end
+    local want = raw and cjson.decode(raw) or {e = {}}
+    local narrow = want['n']
+    local narrowed = {}
+    for _, email in ipairs(want['e']) do
+      local f = free[email]
+      if f and f > 0 and not draining[email] then
+        if narrow ~= nil and count[email] >= narrow then
+          table.insert(narrowed, email)
+        elseif not best or f > free[best] or (f == free[best] and count[email] < count[best]) then
+          best = email
         end
       end
     end
@@ -81,11 +100,14 @@ local function allocate(free, count, target, wake_ms)
     if best then
       free[best] = free[best] - 1
       count[best] = count[best] + 1
-      if wake_ms then
-        local wake = p .. ':wake:' .. ticket
-        redis.call('DEL', wake)
-        redis.call('RPUSH', wake, '1')
+      if wake_ms and want['w'] then
+        local wake = p .. ':wake:' .. want['w']
+        redis.call('RPUSH', wake, ticket)
         redis.call('PEXPIRE', wake, wake_ms)
+      end
+    else
+      for _, email in ipairs(narrowed) do
+        draining[email] = true
       end
     end
   end
@@ -102,8 +124,14 @@ end
 ACQUIRE: Final = (
     _PRELUDE
     + """
--- ARGV: ticket, want (JSON), lease ms, waiter ms, default caps (JSON object)
+-- ARGV: ticket, want (JSON), lease ms, waiter ms, default caps (JSON object),
+-- the epoch the caller knows ('' if none).
+-- Returns {account or '', epoch, 1 if the epoch changed (nothing granted) else 0}.
 local ticket = ARGV[1]
+local epoch = current_epoch()
+if ARGV[6] ~= '' and ARGV[6] ~= epoch then
+  return {'', epoch, 1}
+end
 for email, cap in pairs(cjson.decode(ARGV[5])) do
   redis.call('HSETNX', p .. ':caps', email, cap)
 end
@@ -112,7 +140,7 @@ local free, count = purge()
 for email, _ in pairs(count) do
   if redis.call('ZSCORE', p .. ':held:' .. email, ticket) then
     drop_ticket(ticket)
-    return email
+    return {email, epoch, 0}
   end
 end
 if not redis.call('ZSCORE', p .. ':queue', ticket) then
@@ -122,11 +150,11 @@ redis.call('HSET', p .. ':want', ticket, ARGV[2])
 redis.call('ZADD', p .. ':waiters', now + tonumber(ARGV[4]), ticket)
 local account = allocate(free, count, ticket, tonumber(ARGV[4]))
 if not account then
-  return false
+  return {'', epoch, 0}
 end
 drop_ticket(ticket)
 redis.call('ZADD', p .. ':held:' .. account, now + tonumber(ARGV[3]), ticket)
-return account
+return {account, epoch, 0}
 """
 )
 
@@ -143,8 +171,12 @@ return removed
 LEAVE: Final = (
     _PRELUDE
     + """
--- ARGV: ticket, waiter ms. A waiter gives up (cancelled, failed).
+-- ARGV: ticket, waiter ms. A waiter gives up (cancelled, failed); a slot its
+-- lost answer had granted goes back too.
 drop_ticket(ARGV[1])
+for _, email in ipairs(redis.call('HKEYS', p .. ':caps')) do
+  redis.call('ZREM', p .. ':held:' .. email, ARGV[1])
+end
 wake_fitting(tonumber(ARGV[2]))
 return 1
 """
@@ -153,18 +185,26 @@ return 1
 RENEW: Final = (
     _PRELUDE
     + """
--- ARGV: lease ms, then email, lease pairs. A lease that expired (or that a
--- Redis restart lost) is put back: its job still runs, so it still counts.
--- Returns how many had been lost.
+-- ARGV: lease ms, the epoch the caller knows, then email, lease pairs.
+-- Leases that still exist are extended. If Redis lost its data since (another
+-- epoch), every lease is put back: their jobs still run, so they still count.
+-- Returns {leases that were missing, epoch, 1 if they were put back else 0}.
+local epoch = current_epoch()
+local restore = ARGV[2] ~= '' and ARGV[2] ~= epoch
 local lost = 0
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   local held = p .. ':held:' .. ARGV[i]
-  if not redis.call('ZSCORE', held, ARGV[i + 1]) then
+  local expiry = now + tonumber(ARGV[1])
+  if redis.call('ZSCORE', held, ARGV[i + 1]) then
+    redis.call('ZADD', held, 'XX', expiry, ARGV[i + 1])
+  else
     lost = lost + 1
+    if restore then
+      redis.call('ZADD', held, expiry, ARGV[i + 1])
+    end
   end
-  redis.call('ZADD', held, now + tonumber(ARGV[1]), ARGV[i + 1])
 end
-return lost
+return {lost, epoch, restore and 1 or 0}
 """
 )
 

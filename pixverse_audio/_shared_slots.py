@@ -39,7 +39,11 @@ class SharedSlotPool(AccountPool):
         self._limiter = limiter
         self._leases: dict[str, Lease] = {}
         self._held: dict[str, int] = {}
-        self._recoveries = 0
+        self._epoch = ""  # Redis's epoch as last seen: a new one means it lost its data
+        self._wake_list = uuid.uuid4().hex  # where Redis pushes this pool's served tickets
+        self._signals: dict[str, anyio.Event] = {}  # ticket -> set when Redis says it fits
+        self._keeping = False  # one keep_alive loop per pool, however many batches run
+        self._keeper_gone = anyio.Event()
 
     async def _loaded_caps(self, caps: Mapping[str, int]) -> None:
         # What this client read (or was told) is the account's maxJobs now: it
@@ -57,6 +61,8 @@ class SharedSlotPool(AccountPool):
     def _defaults(self) -> dict[str, int]:
         return {email: a.cap for email, a in self._accounts.items()}
 
+    # ------------------------------------------------------------ leasing
+
     async def acquire(self, email: str | None = None, narrow: int | None = None) -> Lease:
         """Wait in Redis's queue for a slot (on ``email``, or the least busy account).
 
@@ -68,6 +74,7 @@ class SharedSlotPool(AccountPool):
         """
         await self.load()
         ticket = uuid.uuid4().hex
+        signal = self._signals[ticket] = anyio.Event()
         queued = False
         try:
             while True:
@@ -75,41 +82,40 @@ class SharedSlotPool(AccountPool):
                 now = anyio.current_time()
                 usable = [a.email for a in candidates if a.blocked_until <= now]
                 unblock = [a.blocked_until - now for a in candidates if a.blocked_until > now]
-                got = None
                 if usable:
-                    await self._renew_after_recovery()
                     queued = True
-                    got = await self._limiter._acquire(ticket, usable, narrow, self._defaults())
+                    got, epoch, changed = await self._limiter._acquire(
+                        ticket, usable, narrow, self._defaults(), self._wake_list, self._epoch
+                    )
+                    if changed:  # Redis lost its data: put our leases back, then ask again
+                        await self._renew(restore_from=self._epoch)
+                        self._epoch = epoch
+                        continue
+                    self._epoch = epoch
+                    if got is not None:
+                        return self._record(Lease(got, ticket))
                 elif queued:  # every account backs off: stop holding a place in line
                     queued = False
                     await self._limiter._leave(ticket)
-                if got is not None:
-                    lease = Lease(got, ticket)
-                    self._leases[ticket] = lease
-                    self._held[got] = self._held.get(got, 0) + 1
-                    account = self._account(got)
-                    account.peak = max(account.peak, self._held[got])
-                    return lease
-                timeout = min([self._limiter.poll, *unblock])
-                if usable:
-                    await self._limiter._wait(ticket, timeout)
-                else:  # every account backs off after a 429: nothing to queue for yet
-                    freed = self._freed
-                    with anyio.move_on_after(timeout):
-                        await freed.wait()
+                with anyio.move_on_after(min([self._limiter.poll, *unblock])):
+                    await (signal if usable else self._freed).wait()
+                if signal.is_set():
+                    signal = self._signals[ticket] = anyio.Event()
         except BaseException:
-            if not queued:
-                raise
-            # Shielded; if Redis cannot be reached, the waiter expires there by itself.
-            with anyio.CancelScope(shield=True), contextlib.suppress(LimiterError):
-                await self._limiter._leave(ticket)
+            if queued:
+                # Shielded; if Redis cannot be reached, the waiter expires there by itself.
+                with anyio.CancelScope(shield=True), contextlib.suppress(LimiterError):
+                    await self._limiter._leave(ticket)
             raise
+        finally:
+            del self._signals[ticket]
 
-    async def _renew_after_recovery(self) -> None:
-        """After Redis came back (maybe empty, after a restart), re-assert our leases first."""
-        if self._limiter.recoveries != self._recoveries:
-            self._recoveries = self._limiter.recoveries
-            await self._renew()
+    def _record(self, lease: Lease) -> Lease:
+        self._leases[lease.token] = lease
+        self._held[lease.email] = self._held.get(lease.email, 0) + 1
+        account = self._account(lease.email)
+        account.peak = max(account.peak, self._held[lease.email])
+        return lease
 
     async def release(self, lease: Lease) -> None:
         """Give the slot back in Redis (a failure is logged; the lease then expires)."""
@@ -123,21 +129,70 @@ class SharedSlotPool(AccountPool):
                 logger.warning("slot on %s not released (it expires): %s", lease.email, exc)
         self._wake()
 
-    async def _renew(self) -> None:
-        leases = [(lease.email, lease.token) for lease in self._leases.values()]
-        try:
-            lost = await self._limiter._renew(leases)
-        except LimiterError as exc:
-            logger.warning("could not renew %d slot leases: %s", len(leases), exc)
-            return
-        if lost:
-            logger.warning("%d slot leases had expired in Redis and were taken back", lost)
+    # ------------------------------------------------------------ keeping alive
 
     async def keep_alive(self) -> None:
-        """Renew this process's leases every third of their TTL while a batch runs."""
+        """While a batch runs: renew this pool's leases and hand out Redis's wake-ups.
+
+        One batch of the client does it at a time; when that one ends, another
+        running batch takes over.
+        """
+        while True:
+            if self._keeping:
+                await self._keeper_gone.wait()
+                continue
+            self._keeping = True
+            try:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(self._renew_every)
+                    group.start_soon(self._hand_out_wake_ups)
+            finally:
+                self._keeping = False
+                self._keeper_gone.set()
+                self._keeper_gone = anyio.Event()
+
+    async def _renew_every(self) -> None:
         while True:
             await anyio.sleep(self._limiter.lease_ttl / 3)
             await self._renew()
+
+    async def _hand_out_wake_ups(self) -> None:
+        """Pop this pool's wake-up list; each entry is a ticket that may now be served."""
+        while True:
+            ticket = await self._limiter._pop(self._wake_list, self._limiter.poll)
+            signal = self._signals.get(ticket) if ticket is not None else None
+            if signal is not None:
+                signal.set()
+
+    async def _renew(self, restore_from: str | None = None) -> None:
+        """Extend this pool's leases; after Redis lost its data, put them back.
+
+        ``restore_from`` is the epoch the leases were taken in (by default the
+        last one seen).
+        """
+        taken = list(self._leases.values())
+        epoch = self._epoch if restore_from is None else restore_from
+        if not taken:
+            return
+        try:
+            lost, now_epoch, restored = await self._limiter._renew(
+                [(lease.email, lease.token) for lease in taken], epoch
+            )
+        except LimiterError as exc:
+            logger.warning("could not renew %d slot leases: %s", len(taken), exc)
+            return
+        self._epoch = now_epoch
+        if restored:
+            logger.warning("Redis lost its data: %d slot leases were put back", lost)
+            # A lease released while the renewal was under way must not come back.
+            for lease in taken:
+                if lease.token not in self._leases:
+                    with contextlib.suppress(LimiterError):
+                        await self._limiter._release(lease.email, lease.token)
+        elif lost:
+            logger.warning("%d slot leases had expired in Redis (renewals too late)", lost)
+
+    # ------------------------------------------------------------ 429s and maxJobs
 
     async def refresh(self) -> None:
         """Re-read ``scheduler/available``: a new ``maxJobs`` becomes the shared capacity.
@@ -155,7 +210,12 @@ class SharedSlotPool(AccountPool):
             if account is None:
                 continue
             cap = entry.max_jobs
-            if self._configured is None and cap is not None and cap != account.cap <= MAX_CAP:
+            if (
+                self._configured is None
+                and cap is not None
+                and 1 <= cap <= MAX_CAP
+                and cap != account.cap
+            ):
                 account.cap = cap
                 changed[entry.email] = cap
             if entry.available is not None and entry.available > 0:

@@ -6,6 +6,7 @@ processes would have; they meet only in Redis.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
@@ -74,6 +75,16 @@ async def waiting(limiter: RedisLimiter) -> int:
     return queued
 
 
+@contextlib.asynccontextmanager
+async def keeping_alive(*workers: Worker) -> AsyncIterator[None]:
+    """The pools' keep_alive loops (renewals, wake-ups), as a running batch has them."""
+    async with anyio.create_task_group() as group:
+        for worker in workers:
+            group.start_soon(worker.pool.keep_alive)
+        yield
+        group.cancel_scope.cancel()
+
+
 async def take_into(got: list[Lease], pool: SharedSlotPool, email: str | None = None) -> None:
     """Wait for a slot (as a background task) and keep it in ``got``."""
     got.append(await pool.acquire(email))
@@ -107,7 +118,7 @@ async def test_processes_together_never_exceed_each_accounts_capacity(
         done += 1
 
     with anyio.fail_after(30):
-        async with anyio.create_task_group() as group:
+        async with keeping_alive(*workers), anyio.create_task_group() as group:
             for i in range(60):
                 group.start_soon(job, pools[i % 3])
     assert done == 60
@@ -151,7 +162,7 @@ async def test_a_release_wakes_the_next_waiter_without_waiting_for_the_poll(
     got: list[Lease] = []
 
     with anyio.fail_after(5):
-        async with anyio.create_task_group() as group:
+        async with keeping_alive(first, second), anyio.create_task_group() as group:
             group.start_soon(take_into, got, second.pool)
             await wait_for_waiters(first.limiter, 1)
             assert not got
@@ -206,7 +217,7 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_blocks_nobody(
     got: list[Lease] = []
 
     with anyio.fail_after(5):
-        async with anyio.create_task_group() as group:
+        async with keeping_alive(holder, patient), anyio.create_task_group() as group:
             group.start_soon(take_into, got, patient.pool)
             await wait_for_waiters(holder.limiter, 1)
             await holder.pool.release(lease)
@@ -224,7 +235,7 @@ async def test_a_new_capacity_applies_to_every_process_at_once(
     got: list[Lease] = []
 
     with anyio.fail_after(5):
-        async with anyio.create_task_group() as group:
+        async with keeping_alive(one, two), anyio.create_task_group() as group:
             group.start_soon(take_into, got, two.pool)
             await wait_for_waiters(one.limiter, 1)
             await one.limiter.set_capacity({A: 2})  # woken by the change, not the poll
@@ -294,7 +305,7 @@ async def test_leases_are_taken_back_after_redis_loses_them(
     own_redis.stop()
     own_redis.start()
     assert (await holder.limiter.usage()) == {}  # nothing survived the restart
-    await holder.pool._renew()
+    await holder.pool._renew()  # sees another epoch: puts its lease back
     other = make(workers, own_redis, namespace, {A: 1}, poll=0.2)
     with anyio.move_on_after(0.5) as blocked:
         await other.pool.acquire()  # writes the cap back; the renewed lease fills it
@@ -326,3 +337,98 @@ def test_the_client_takes_only_a_redis_limiter() -> None:
     """limiter= is checked at construction."""
     with pytest.raises(ConfigurationError, match="RedisLimiter"):
         AsyncClient("token", limiter="redis://localhost")  # type: ignore[arg-type]
+
+
+async def test_a_holder_puts_its_leases_back_before_taking_more_after_a_restart(
+    workers: list[Worker], own_redis: RedisServer, namespace: str
+) -> None:
+    """The first acquire after a restart learns of it and restores the running jobs' slots."""
+    holder = make(workers, own_redis, namespace, {A: 2}, poll=0.2)
+    await holder.pool.acquire()
+    own_redis.stop()
+    own_redis.start()
+    await holder.pool.acquire()  # restores the first lease, then takes the second slot
+    assert (await holder.limiter.usage()) == {A: SlotUsage(max_jobs=2, held=2)}
+    other = make(workers, own_redis, namespace, {A: 2}, poll=0.2)
+    with anyio.move_on_after(0.5) as blocked:
+        await other.pool.acquire()
+    assert blocked.cancelled_caught
+
+
+async def test_a_late_renewal_does_not_bring_a_released_slot_back(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """A renewal that reaches Redis after the release only extends leases that still exist."""
+    holder = make(workers, redis_server, namespace, {A: 1})
+    lease = await holder.pool.acquire()
+    epoch = holder.pool._epoch
+    await holder.limiter._release(lease.email, lease.token)
+    lost, _, restored = await holder.limiter._renew([(lease.email, lease.token)], epoch)
+    assert (lost, restored) == (1, False)
+    assert (await holder.limiter.usage())[A].held == 0
+
+
+async def test_leaving_the_line_frees_a_slot_whose_grant_was_lost(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """A grant whose answer never arrived is given back when the waiter leaves."""
+    worker = make(workers, redis_server, namespace, {A: 1})
+    await worker.pool.load()
+    granted, _, _ = await worker.limiter._acquire("lost-ticket", [A], None, {A: 1}, "w", "")
+    assert granted == A  # ... but suppose this answer was lost on the way
+    await worker.limiter._leave("lost-ticket")
+    assert (await worker.limiter.usage())[A].held == 0
+
+
+async def test_a_narrowed_waiter_first_in_line_is_not_starved(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """Later waiters do not take the account a narrowed waiter waits to drain."""
+    holder = make(workers, redis_server, namespace, {A: 2}, poll=0.2)
+    narrow = make(workers, redis_server, namespace, {A: 2}, poll=0.2)
+    later = make(workers, redis_server, namespace, {A: 2}, poll=0.2)
+    lease = await holder.pool.acquire()  # 1 of 2 held: a narrow=1 request must wait
+    narrowed: list[Lease] = []
+    others: list[Lease] = []
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: take_narrow(narrowed, narrow.pool))
+            await wait_for_waiters(holder.limiter, 1)
+            group.start_soon(take_into, others, later.pool)
+            await wait_for_waiters(holder.limiter, 2)
+            await anyio.sleep(0.5)  # several polls: the free slot is kept, not given away
+            assert not others
+            await holder.pool.release(lease)
+            with anyio.fail_after(3):
+                while not narrowed:  # noqa: ASYNC110 - filled by the task above
+                    await anyio.sleep(0.02)
+            group.cancel_scope.cancel()
+    assert len(narrowed) == 1
+
+
+async def take_narrow(got: list[Lease], pool: SharedSlotPool) -> None:
+    got.append(await pool.acquire(narrow=1))
+
+
+async def test_after_an_outage_verdict_slot_requests_fail_at_once() -> None:
+    """Once Redis was found unreachable for unavailable_timeout, the next request tries once."""
+    worker = Worker(
+        f"redis://127.0.0.1:{free_port()}/0", "nowhere", {A: 1}, unavailable_timeout=0.3
+    )
+    try:
+        with pytest.raises(LimiterError):
+            await worker.pool.acquire()
+        first = worker.limiter.round_trips
+        assert first > 1  # retried
+        with pytest.raises(LimiterError):
+            await worker.pool.acquire()
+        assert worker.limiter.round_trips == first + 1  # one attempt, no retries
+    finally:
+        await worker.aclose()
+
+
+def test_a_url_that_does_not_parse_is_refused_without_echoing_it() -> None:
+    """An unescaped / in a password: ConfigurationError, and the password is not quoted."""
+    with pytest.raises(ConfigurationError, match="percent-encoded") as caught:
+        RedisLimiter("redis://:s3cr/et-pass@cache:6379/0")
+    assert "s3cr" not in str(caught.value)
