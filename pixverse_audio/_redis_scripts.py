@@ -11,6 +11,7 @@ lives in one cluster slot). Under it::
     :waiters        zset   ticket -> expiry (ms): a waiter that stops renewing is dropped
     :want           hash   ticket -> {"e": [emails], "n": narrow or absent, "w": wake list}
     :wake:<process> list   tickets of that process that can now be served (it BLPOPs it)
+    :woken:<ticket> string set while a wake-up is pending, so a ticket is pushed once
     :epoch          string set on first use: a new value means Redis lost its data
 
 Times come from Redis's own clock (``TIME``), so machines need not agree on one.
@@ -45,6 +46,7 @@ local function drop_ticket(ticket)
   redis.call('ZREM', p .. ':queue', ticket)
   redis.call('ZREM', p .. ':waiters', ticket)
   redis.call('HDEL', p .. ':want', ticket)
+  redis.call('DEL', p .. ':woken:' .. ticket)
 end
 
 local function current_epoch()
@@ -100,7 +102,9 @@ local function allocate(free, count, target, wake_ms)
     if best then
       free[best] = free[best] - 1
       count[best] = count[best] + 1
-      if wake_ms and want['w'] then
+      -- Wake it once (until it asks again), not at every change.
+      local woken = p .. ':woken:' .. ticket
+      if wake_ms and want['w'] and redis.call('SET', woken, 1, 'NX', 'PX', wake_ms) then
         local wake = p .. ':wake:' .. want['w']
         redis.call('RPUSH', wake, ticket)
         redis.call('PEXPIRE', wake, wake_ms)
@@ -148,6 +152,7 @@ if not redis.call('ZSCORE', p .. ':queue', ticket) then
 end
 redis.call('HSET', p .. ':want', ticket, ARGV[2])
 redis.call('ZADD', p .. ':waiters', now + tonumber(ARGV[4]), ticket)
+redis.call('DEL', p .. ':woken:' .. ticket)  -- it is asking now: wake it again later
 local account = allocate(free, count, ticket, tonumber(ARGV[4]))
 if not account then
   return {'', epoch, 0}
