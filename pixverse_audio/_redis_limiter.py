@@ -79,28 +79,33 @@ class _Backend(Protocol):
 class _AsyncioBackend:
     """The ``redis`` package's asyncio client (asyncio only)."""
 
-    def __init__(self, redis: ModuleType, url: str, socket_timeout: float) -> None:
+    def __init__(self, redis: ModuleType, url: str, timeout: float, pop_timeout: float) -> None:
         import redis.asyncio
         import redis.asyncio.retry
         import redis.backoff
 
-        self._client = redis.asyncio.Redis.from_url(
-            url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0),  # we retry
-        )
+        def connect(socket_timeout: float) -> Any:
+            return redis.asyncio.Redis.from_url(
+                url,
+                socket_timeout=socket_timeout,
+                socket_connect_timeout=timeout,
+                retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0),  # we retry
+            )
+
+        self._client = connect(timeout)
+        self._blocking = connect(pop_timeout)  # blocking pops need a longer socket timeout
         self._scripts = {name: self._client.register_script(lua) for name, lua in SCRIPTS.items()}
 
     async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any:
         return await self._scripts[name](keys=[prefix], args=list(args))
 
     async def pop(self, key: str, timeout: float) -> bytes | None:
-        popped = await self._client.blpop([key], timeout=timeout)
+        popped = await self._blocking.blpop([key], timeout=timeout)
         return None if popped is None else popped[1]
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        await self._blocking.aclose()
 
 
 class _ThreadBackend:
@@ -110,16 +115,20 @@ class _ThreadBackend:
     one thread at a time.
     """
 
-    def __init__(self, redis: ModuleType, url: str, socket_timeout: float) -> None:
+    def __init__(self, redis: ModuleType, url: str, timeout: float, pop_timeout: float) -> None:
         import redis.backoff
         import redis.retry
 
-        self._client = redis.Redis.from_url(
-            url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),  # we retry
-        )
+        def connect(socket_timeout: float) -> Any:
+            return redis.Redis.from_url(
+                url,
+                socket_timeout=socket_timeout,  # a thread cannot be cancelled: this bounds it
+                socket_connect_timeout=timeout,
+                retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),  # we retry
+            )
+
+        self._client = connect(timeout)
+        self._blocking = connect(pop_timeout)  # blocking pops need a longer socket timeout
         self._scripts = {name: self._client.register_script(lua) for name, lua in SCRIPTS.items()}
 
     async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any:
@@ -129,12 +138,13 @@ class _ThreadBackend:
     async def pop(self, key: str, timeout: float) -> bytes | None:
         # A cancelled pop leaves its thread to finish (at most `timeout`); what
         # it pops then is lost, which the waiters' fallback poll covers.
-        call = partial(self._client.blpop, [key], timeout=timeout)
+        call = partial(self._blocking.blpop, [key], timeout=timeout)
         popped = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
         return None if popped is None else popped[1]
 
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self._client.close)
+        await anyio.to_thread.run_sync(self._blocking.close)
 
 
 class RedisLimiter:
@@ -164,7 +174,8 @@ class RedisLimiter:
     fail with `LimiterError` (no job is created), and for as long again later
     requests try once. A release or renewal that fails is logged; the lease
     expires. After Redis lost its data (a restart), each client puts its leases
-    back before taking another slot.
+    back before taking another slot, and no slot is granted for a renewal
+    period (``lease_ttl / 3 + operation_timeout``) so that all can.
 
     The client that is given the limiter closes it in `AsyncClient.aclose`. One
     limiter serves one event loop (one ``anyio.run``); it needs the ``redis``
@@ -254,11 +265,11 @@ class RedisLimiter:
                     f"this RedisLimiter was first used on {self._library}, not {library}"
                 )
             return self._backend
-        timeout = self.operation_timeout + self.poll
+        timeout, pop_timeout = self.operation_timeout, self.operation_timeout + self.poll
         if library == "asyncio":
-            self._backend = _AsyncioBackend(self._redis, self._url, timeout)
+            self._backend = _AsyncioBackend(self._redis, self._url, timeout, pop_timeout)
         else:
-            self._backend = _ThreadBackend(self._redis, self._url, timeout)
+            self._backend = _ThreadBackend(self._redis, self._url, timeout, pop_timeout)
         self._library = library
         return self._backend
 
@@ -273,6 +284,7 @@ class RedisLimiter:
         backend = self._ensure_backend()
         delay = 0.05
         mine: _Outage | None = None  # the outage this call is probing, if any
+        again = True  # a call without retries still gets one immediate second try
         while True:
             self.round_trips += 1
             try:
@@ -280,9 +292,18 @@ class RedisLimiter:
                     result = await backend.script(name, self._prefix, args)
             except Exception as exc:
                 now = anyio.current_time()
-                if not self._transient(exc) or not retry or now < self._down_until:
+                transient = self._transient(exc)
+                if transient and not retry and again:
+                    again = False  # e.g. a pooled connection a restart closed
+                    continue
+                if not transient or not retry or now < self._down_until:
+                    if mine is not None:
+                        self._end_outage(mine)
                     raise self._error(exc) from exc
                 outage = self._outage
+                if outage is not None and outage is not mine and outage.deadline <= now:
+                    self._end_outage(outage)  # a stale one: its prober is gone
+                    outage = None
                 if outage is not None and outage is not mine:
                     with anyio.move_on_after(max(0.0, outage.deadline - now)):
                         await outage.over.wait()  # cancellable: nothing is pending
@@ -350,34 +371,50 @@ class RedisLimiter:
                 _ms(self._waiter_ttl),
                 json.dumps(dict(caps)),
                 epoch,
+                _ms(self._recovery),
+                _ms(self._wake_grace),
             ],
         )
         return _text(account) or None, _text(now_epoch), bool(changed)
 
-    async def _pop(self, wake: str, timeout: float) -> str | None:
-        """Block until a ticket id arrives on the ``wake`` list, or ``timeout`` (then None)."""
+    async def _pop(self, wake: str, timeout: float) -> tuple[str | None, bool]:
+        """Block until a ticket id arrives on the ``wake`` list, or ``timeout``.
+
+        Returns the ticket (or None) and whether Redis answered: a failed pop
+        (a restart drops the connection) is worth a renewal soon.
+        """
         backend = self._ensure_backend()
         self.round_trips += 1
         try:
             popped = await backend.pop(f"{self._prefix}:wake:{wake}", max(0.01, timeout))
         except Exception as exc:
-            if not self._transient(exc) and not isinstance(exc, self._redis.exceptions.RedisError):
+            if not isinstance(exc, (self._redis.exceptions.RedisError, OSError)):
                 raise
             await anyio.sleep(min(timeout, 0.5))  # the waiters' own polls carry on
-            return None
-        return None if popped is None else _text(popped)
+            return None, False
+        return (None if popped is None else _text(popped)), True
 
     async def _leave(self, ticket: str) -> None:
-        await self._script("leave", [ticket, _ms(self._waiter_ttl)], retry=False)
+        await self._script("leave", [ticket, _ms(self._wake_grace)], retry=False)
 
     async def _release(self, email: str, lease: str) -> bool:
         return bool(
-            await self._script("release", [email, lease, _ms(self._waiter_ttl)], retry=False)
+            await self._script("release", [email, lease, _ms(self._wake_grace)], retry=False)
         )
 
-    async def _renew(self, leases: Sequence[tuple[str, str]], epoch: str) -> tuple[int, str, bool]:
-        """Extend ``leases``: (how many were missing, the epoch, whether they were put back)."""
-        args: list[str | int] = [_ms(self.lease_ttl), epoch]
+    async def _renew(
+        self, leases: Sequence[tuple[str, str]], epoch: str, caps: Mapping[str, int]
+    ) -> tuple[int, str, bool]:
+        """Extend ``leases``: (how many were missing, the epoch, whether they were put back).
+
+        ``caps`` are written where none is set if Redis lost its data.
+        """
+        args: list[str | int] = [
+            _ms(self.lease_ttl),
+            epoch,
+            _ms(self._recovery),
+            json.dumps(dict(caps)),
+        ]
         for email, lease in leases:
             args += [email, lease]
         lost, now_epoch, restored = await self._script("renew", args, retry=False)
@@ -388,6 +425,16 @@ class RedisLimiter:
         # Longer than the most a live waiter can go between two acquires.
         return 2 * self.poll + self.unavailable_timeout + 2 * self.operation_timeout
 
+    @property
+    def _wake_grace(self) -> float:
+        # How long a woken waiter has to ask again before it leaves the line.
+        return 2 * self.poll + 2 * self.operation_timeout
+
+    @property
+    def _recovery(self) -> float:
+        # After a restart, no grants for a renewal period: holders restore first.
+        return self.lease_ttl / 3 + self.operation_timeout
+
     # ------------------------------------------------------------ public
 
     async def set_capacity(self, capacities: Mapping[str, int]) -> None:
@@ -397,7 +444,7 @@ class RedisLimiter:
             ConfigurationError: A capacity outside 1..8.
             LimiterError: Redis could not be reached.
         """
-        args: list[str | int] = [_ms(self._waiter_ttl)]
+        args: list[str | int] = [_ms(self._wake_grace)]
         for email, cap in capacities.items():
             if isinstance(cap, bool) or not 1 <= cap <= 8:
                 raise ConfigurationError(f"max_jobs for {email} must be within 1..8, not {cap!r}")

@@ -13,6 +13,7 @@ lives in one cluster slot). Under it::
     :wake:<process> list   tickets of that process that can now be served (it BLPOPs it)
     :woken:<ticket> string set while a wake-up is pending, so a ticket is pushed once
     :epoch          string set on first use: a new value means Redis lost its data
+    :recovering     string set (with a TTL) when an old client sees a new epoch: no grants
 
 Times come from Redis's own clock (``TIME``), so machines need not agree on one.
 A lease is a ticket that was granted: the same random id names both.
@@ -28,7 +29,9 @@ Restarts: the ``:epoch`` key is created with a fresh value whenever it is
 missing. A client that saw another epoch knows Redis lost its leases: ACQUIRE
 tells it so instead of granting, and its RENEW then puts every lease it holds
 back (a normal RENEW only extends leases that still exist, so a renewal racing
-a release cannot bring the released slot back).
+a release cannot bring the released slot back). The first such client also
+starts a recovery window (a renewal period) in which nothing is granted, so
+every holder has put its leases back before anyone takes a slot again.
 """
 
 from __future__ import annotations
@@ -58,6 +61,12 @@ local function current_epoch()
   return epoch
 end
 
+-- A client that knew the old epoch saw the new one: Redis lost its leases.
+-- For `ms`, grant nothing, so the holders can put theirs back first.
+local function start_recovery(ms)
+  redis.call('SET', p .. ':recovering', 1, 'NX', 'PX', ms)
+end
+
 -- Expired leases and waiters go; returns free slots and slots held, per account.
 local function purge()
   for _, dead in ipairs(redis.call('ZRANGEBYSCORE', p .. ':waiters', '-inf', now)) do
@@ -77,20 +86,31 @@ end
 
 -- Walk the queue in order, giving each waiter that fits a slot (on paper).
 -- Returns the account `target` would get (false if none); with `wake_ms`,
--- every earlier waiter that fits is woken.
+-- every earlier waiter that fits is woken (and has that long to ask again).
 local function allocate(free, count, target, wake_ms)
-  local draining = {}  -- accounts kept for an earlier waiter's narrow limit
+  local left = 0  -- free slots not yet given out on paper
+  for _, f in pairs(free) do
+    if f > 0 then
+      left = left + f
+    end
+  end
+  if left == 0 or redis.call('EXISTS', p .. ':recovering') == 1 then
+    return false
+  end
+  local draining = {}  -- an account kept for an earlier waiter's narrow limit
   for _, ticket in ipairs(redis.call('ZRANGE', p .. ':queue', 0, -1)) do
     local raw = redis.call('HGET', p .. ':want', ticket)
     local best = false
     local want = raw and cjson.decode(raw) or {e = {}}
     local narrow = want['n']
-    local narrowed = {}
+    local closest = false  -- the narrowed account nearest to fitting
     for _, email in ipairs(want['e']) do
       local f = free[email]
       if f and f > 0 and not draining[email] then
         if narrow ~= nil and count[email] >= narrow then
-          table.insert(narrowed, email)
+          if not closest or count[email] < count[closest] then
+            closest = email
+          end
         elseif not best or f > free[best] or (f == free[best] and count[email] < count[best]) then
           best = email
         end
@@ -102,17 +122,21 @@ local function allocate(free, count, target, wake_ms)
     if best then
       free[best] = free[best] - 1
       count[best] = count[best] + 1
-      -- Wake it once (until it asks again), not at every change.
+      left = left - 1
+      -- Wake it once (until it asks again), not at every change; a waiter
+      -- that does not come back soon (its process died) leaves the line.
       local woken = p .. ':woken:' .. ticket
       if wake_ms and want['w'] and redis.call('SET', woken, 1, 'NX', 'PX', wake_ms) then
         local wake = p .. ':wake:' .. want['w']
         redis.call('RPUSH', wake, ticket)
         redis.call('PEXPIRE', wake, wake_ms)
+        redis.call('ZADD', p .. ':waiters', 'XX', 'LT', now + wake_ms, ticket)
       end
-    else
-      for _, email in ipairs(narrowed) do
-        draining[email] = true
+      if left == 0 then
+        return false
       end
+    elseif closest then
+      draining[closest] = true
     end
   end
   return false
@@ -129,11 +153,12 @@ ACQUIRE: Final = (
     _PRELUDE
     + """
 -- ARGV: ticket, want (JSON), lease ms, waiter ms, default caps (JSON object),
--- the epoch the caller knows ('' if none).
+-- the epoch the caller knows ('' if none), recovery ms, wake ms.
 -- Returns {account or '', epoch, 1 if the epoch changed (nothing granted) else 0}.
 local ticket = ARGV[1]
 local epoch = current_epoch()
 if ARGV[6] ~= '' and ARGV[6] ~= epoch then
+  start_recovery(tonumber(ARGV[7]))
   return {'', epoch, 1}
 end
 for email, cap in pairs(cjson.decode(ARGV[5])) do
@@ -153,7 +178,7 @@ end
 redis.call('HSET', p .. ':want', ticket, ARGV[2])
 redis.call('ZADD', p .. ':waiters', now + tonumber(ARGV[4]), ticket)
 redis.call('DEL', p .. ':woken:' .. ticket)  -- it is asking now: wake it again later
-local account = allocate(free, count, ticket, tonumber(ARGV[4]))
+local account = allocate(free, count, ticket, tonumber(ARGV[8]))
 if not account then
   return {'', epoch, 0}
 end
@@ -166,7 +191,7 @@ return {account, epoch, 0}
 RELEASE: Final = (
     _PRELUDE
     + """
--- ARGV: email, lease, waiter ms. Returns 1 if the lease was still held.
+-- ARGV: email, lease, wake ms. Returns 1 if the lease was still held.
 local removed = redis.call('ZREM', p .. ':held:' .. ARGV[1], ARGV[2])
 wake_fitting(tonumber(ARGV[3]))
 return removed
@@ -176,7 +201,7 @@ return removed
 LEAVE: Final = (
     _PRELUDE
     + """
--- ARGV: ticket, waiter ms. A waiter gives up (cancelled, failed); a slot its
+-- ARGV: ticket, wake ms. A waiter gives up (cancelled, failed); a slot its
 -- lost answer had granted goes back too.
 drop_ticket(ARGV[1])
 for _, email in ipairs(redis.call('HKEYS', p .. ':caps')) do
@@ -190,14 +215,21 @@ return 1
 RENEW: Final = (
     _PRELUDE
     + """
--- ARGV: lease ms, the epoch the caller knows, then email, lease pairs.
--- Leases that still exist are extended. If Redis lost its data since (another
--- epoch), every lease is put back: their jobs still run, so they still count.
+-- ARGV: lease ms, the epoch the caller knows, recovery ms, default caps (JSON
+-- object), then email, lease pairs. Leases that still exist are extended. If
+-- Redis lost its data since (another epoch), every lease is put back (their jobs
+-- still run, so they count), and the caps too where none is set.
 -- Returns {leases that were missing, epoch, 1 if they were put back else 0}.
 local epoch = current_epoch()
 local restore = ARGV[2] ~= '' and ARGV[2] ~= epoch
+if restore then
+  start_recovery(tonumber(ARGV[3]))
+  for email, cap in pairs(cjson.decode(ARGV[4])) do
+    redis.call('HSETNX', p .. ':caps', email, cap)
+  end
+end
 local lost = 0
-for i = 3, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   local held = p .. ':held:' .. ARGV[i]
   local expiry = now + tonumber(ARGV[1])
   if redis.call('ZSCORE', held, ARGV[i + 1]) then
@@ -216,7 +248,7 @@ return {lost, epoch, restore and 1 or 0}
 SET_CAPS: Final = (
     _PRELUDE
     + """
--- ARGV: waiter ms, then email, cap pairs. Waiters that now fit are woken.
+-- ARGV: wake ms, then email, cap pairs. Waiters that now fit are woken.
 for i = 2, #ARGV, 2 do
   redis.call('HSET', p .. ':caps', ARGV[i], ARGV[i + 1])
 end

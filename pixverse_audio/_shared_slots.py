@@ -44,6 +44,8 @@ class SharedSlotPool(AccountPool):
         self._signals: dict[str, anyio.Event] = {}  # ticket -> set when Redis says it fits
         self._keeping = False  # one keep_alive loop per pool, however many batches run
         self._keeper_gone = anyio.Event()
+        self._next_renewal: float | None = None  # kept here: a new keeper keeps the pace
+        self._renew_soon = anyio.Event()  # Redis dropped us (a restart?): renew now
 
     async def _loaded_caps(self, caps: Mapping[str, int]) -> None:
         # What this client read (or was told) is the account's maxJobs now: it
@@ -88,8 +90,10 @@ class SharedSlotPool(AccountPool):
                         ticket, usable, narrow, self._defaults(), self._wake_list, self._epoch
                     )
                     if changed:  # Redis lost its data: put our leases back, then ask again
-                        await self._renew(restore_from=self._epoch)
-                        self._epoch = epoch
+                        if await self._renew(restore_from=self._epoch):
+                            self._epoch = epoch
+                        else:
+                            await anyio.sleep(min(0.5, self._limiter.poll))
                         continue
                     self._epoch = epoch
                     if got is not None:
@@ -152,35 +156,47 @@ class SharedSlotPool(AccountPool):
                 self._keeper_gone = anyio.Event()
 
     async def _renew_every(self) -> None:
+        every = self._limiter.lease_ttl / 3
+        if self._next_renewal is None:
+            self._next_renewal = anyio.current_time() + every
         while True:
-            await anyio.sleep(self._limiter.lease_ttl / 3)
+            soon = self._renew_soon
+            with anyio.move_on_after(self._next_renewal - anyio.current_time()):
+                await soon.wait()
+            if soon.is_set():
+                self._renew_soon = anyio.Event()
+            self._next_renewal = anyio.current_time() + every
             await self._renew()
 
     async def _hand_out_wake_ups(self) -> None:
         """Pop this pool's wake-up list; each entry is a ticket that may now be served."""
+        answered = True
         while True:
-            ticket = await self._limiter._pop(self._wake_list, self._limiter.poll)
+            ticket, ok = await self._limiter._pop(self._wake_list, self._limiter.poll)
+            if ok and not answered:  # Redis is back (maybe empty): renew, maybe restore
+                self._renew_soon.set()
+            answered = ok
             signal = self._signals.get(ticket) if ticket is not None else None
             if signal is not None:
                 signal.set()
 
-    async def _renew(self, restore_from: str | None = None) -> None:
+    async def _renew(self, restore_from: str | None = None) -> bool:
         """Extend this pool's leases; after Redis lost its data, put them back.
 
         ``restore_from`` is the epoch the leases were taken in (by default the
-        last one seen).
+        last one seen). Returns whether Redis answered.
         """
         taken = list(self._leases.values())
         epoch = self._epoch if restore_from is None else restore_from
         if not taken:
-            return
+            return True
         try:
             lost, now_epoch, restored = await self._limiter._renew(
-                [(lease.email, lease.token) for lease in taken], epoch
+                [(lease.email, lease.token) for lease in taken], epoch, self._defaults()
             )
         except LimiterError as exc:
             logger.warning("could not renew %d slot leases: %s", len(taken), exc)
-            return
+            return False
         self._epoch = now_epoch
         if restored:
             logger.warning("Redis lost its data: %d slot leases were put back", lost)
@@ -191,6 +207,7 @@ class SharedSlotPool(AccountPool):
                         await self._limiter._release(lease.email, lease.token)
         elif lost:
             logger.warning("%d slot leases had expired in Redis (renewals too late)", lost)
+        return True
 
     # ------------------------------------------------------------ 429s and maxJobs
 

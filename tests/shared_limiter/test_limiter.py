@@ -342,14 +342,22 @@ def test_the_client_takes_only_a_redis_limiter() -> None:
 async def test_a_holder_puts_its_leases_back_before_taking_more_after_a_restart(
     workers: list[Worker], own_redis: RedisServer, namespace: str
 ) -> None:
-    """The first acquire after a restart learns of it and restores the running jobs' slots."""
-    holder = make(workers, own_redis, namespace, {A: 2}, poll=0.2)
+    """The first acquire after a restart learns of it and restores the running jobs' slots.
+
+    It then waits out the recovery window (a renewal period: 0.5 + 0.3 s here),
+    in which nobody is granted a slot, so that every holder can restore first.
+    """
+    holder = make(
+        workers, own_redis, namespace, {A: 2}, poll=0.2, lease_ttl=1.5, operation_timeout=0.3
+    )
     await holder.pool.acquire()
     own_redis.stop()
     own_redis.start()
     await holder.pool.acquire()  # restores the first lease, then takes the second slot
     assert (await holder.limiter.usage()) == {A: SlotUsage(max_jobs=2, held=2)}
-    other = make(workers, own_redis, namespace, {A: 2}, poll=0.2)
+    other = make(
+        workers, own_redis, namespace, {A: 2}, poll=0.2, lease_ttl=1.5, operation_timeout=0.3
+    )
     with anyio.move_on_after(0.5) as blocked:
         await other.pool.acquire()
     assert blocked.cancelled_caught
@@ -363,7 +371,7 @@ async def test_a_late_renewal_does_not_bring_a_released_slot_back(
     lease = await holder.pool.acquire()
     epoch = holder.pool._epoch
     await holder.limiter._release(lease.email, lease.token)
-    lost, _, restored = await holder.limiter._renew([(lease.email, lease.token)], epoch)
+    lost, _, restored = await holder.limiter._renew([(lease.email, lease.token)], epoch, {A: 1})
     assert (lost, restored) == (1, False)
     assert (await holder.limiter.usage())[A].held == 0
 
@@ -432,3 +440,84 @@ def test_a_url_that_does_not_parse_is_refused_without_echoing_it() -> None:
     with pytest.raises(ConfigurationError, match="percent-encoded") as caught:
         RedisLimiter("redis://:s3cr/et-pass@cache:6379/0")
     assert "s3cr" not in str(caught.value)
+
+
+async def test_renewals_keep_their_pace_when_batches_hand_over(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """Short batches one after another: the lease is renewed on time all along."""
+    holder = make(workers, redis_server, namespace, {A: 1}, lease_ttl=1.5, poll=0.2)
+    await holder.pool.acquire()
+    for _ in range(8):  # 8 x 0.3 s: each keeper alone would end before its first renewal
+        with anyio.move_on_after(0.3):
+            await holder.pool.keep_alive()
+    assert (await holder.limiter.usage())[A].held == 1
+
+
+async def test_a_failed_restore_is_tried_again(
+    workers: list[Worker], own_redis: RedisServer, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If putting the leases back fails, the holder keeps the old epoch and tries again."""
+    holder = make(
+        workers, own_redis, namespace, {A: 2}, poll=0.2, lease_ttl=1.5, operation_timeout=0.3
+    )
+    await holder.pool.acquire()
+    own_redis.stop()
+    own_redis.start()
+    real = holder.limiter._renew
+    calls = 0
+
+    async def flaky(
+        leases: list[tuple[str, str]], epoch: str, caps: dict[str, int]
+    ) -> tuple[int, str, bool]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise LimiterError("injected: the restore was lost")
+        return await real(leases, epoch, caps)
+
+    monkeypatch.setattr(holder.limiter, "_renew", flaky)
+    with anyio.fail_after(10):
+        await holder.pool.acquire()
+    assert calls >= 2
+    assert (await holder.limiter.usage()) == {A: SlotUsage(max_jobs=2, held=2)}
+
+
+async def test_after_a_restart_holders_restore_at_once_and_newcomers_wait(
+    workers: list[Worker], own_redis: RedisServer, namespace: str
+) -> None:
+    """The keeper's dropped blocking pop tells of the restart: it restores long before its
+    next renewal (10 s away here), then a newcomer finds the slot taken."""
+    holder = make(workers, own_redis, namespace, {A: 1}, poll=0.2, lease_ttl=30.0)
+    await holder.pool.acquire()
+    async with keeping_alive(holder):
+        await anyio.sleep(0.3)  # the keeper is blocked in its pop
+        own_redis.stop()
+        own_redis.start()
+        with anyio.fail_after(3):
+            while (await holder.limiter.usage()) != {A: SlotUsage(max_jobs=1, held=1)}:  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+        newcomer = make(workers, own_redis, namespace, {A: 1}, poll=0.2, lease_ttl=30.0)
+        with anyio.move_on_after(0.5) as blocked:
+            await newcomer.pool.acquire()
+        assert blocked.cancelled_caught
+
+
+async def test_a_narrowed_waiter_holds_back_one_account_only(
+    workers: list[Worker], redis_server: RedisServer, namespace: str
+) -> None:
+    """While it waits for one account to drain, later waiters still get the other one."""
+    holder = make(workers, redis_server, namespace, {A: 4, B: 4}, poll=0.2)
+    narrow = make(workers, redis_server, namespace, {A: 4, B: 4}, poll=0.2)
+    later = make(workers, redis_server, namespace, {A: 4, B: 4}, poll=0.2)
+    for email in (A, A, B, B):
+        await holder.pool.acquire(email)
+    narrowed: list[Lease] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(take_narrow, narrowed, narrow.pool)
+        await wait_for_waiters(holder.limiter, 1)
+        with anyio.fail_after(2):
+            lease = await later.pool.acquire()  # past the narrowed waiter, on one account
+        group.cancel_scope.cancel()
+    assert lease.email in (A, B)
+    assert not narrowed
