@@ -248,7 +248,8 @@ async def test_download_to_disk(tmp_path: Path, capsys: pytest.CaptureFixture[st
     (job,) = emulator.jobs.values()
     assert path.parent == tmp_path
     assert named == again == tmp_path / "bossa.mp3"
-    assert sorted(p.name for p in tmp_path.iterdir())  # noqa: ASYNC240 == sorted([path.name, "bossa.mp3"])
+    names = sorted(p.name for p in tmp_path.iterdir())  # noqa: ASYNC240 - a test's temp dir
+    assert names == sorted([path.name, "bossa.mp3"])
     for file in (path, named):
         assert file.stat().st_size == job.file_size
         assert_mp3(file, job.duration)
