@@ -124,3 +124,22 @@ async def test_an_unreachable_redis_fails_the_batch_and_creates_nothing() -> Non
     assert not results
     assert emulator.stats().jobs == 0
     assert emulator.stats().requests.get("music.create", 0) == 0
+
+
+async def test_a_refreshed_max_jobs_is_shared_and_an_impossible_one_ignored(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    """After a 429 the client re-reads maxJobs: a new one (1..8) becomes everyone's."""
+    emulator = Emulator(accounts=1, max_jobs=3, music_timing=JOB)
+    email = "account1@emulator.test"
+    limiter = RedisLimiter(redis_server.url, namespace=namespace)
+    async with client_on(emulator, limiter) as client:
+        pool = client._slot_pool()
+        await pool.load()
+        emulator.state.accounts[email].max_jobs = 2
+        await pool.refresh()
+        assert (await limiter.usage())[email].max_jobs == 2
+        emulator.state.accounts[email].max_jobs = 10  # not a maxJobs useapi.net allows
+        await pool.refresh()
+        assert (await limiter.usage())[email].max_jobs == 2
+        assert pool.capacity() == 2

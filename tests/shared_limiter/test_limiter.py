@@ -521,3 +521,17 @@ async def test_a_narrowed_waiter_holds_back_one_account_only(
         group.cancel_scope.cancel()
     assert lease.email in (A, B)
     assert not narrowed
+
+
+async def test_a_cancelled_slot_request_stops_retrying_an_unreachable_redis() -> None:
+    """Cancellation reaches a request that is retrying (only each attempt is shielded)."""
+    worker = Worker(
+        f"redis://127.0.0.1:{free_port()}/0", "nowhere", {A: 1}, unavailable_timeout=30.0
+    )
+    try:
+        with anyio.fail_after(5):  # far less than the 30 s it would otherwise retry
+            with anyio.move_on_after(0.5) as gave_up:
+                await worker.pool.acquire()
+        assert gave_up.cancelled_caught
+    finally:
+        await worker.aclose()
