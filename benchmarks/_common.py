@@ -94,7 +94,7 @@ def emulator_process(*args: str) -> Iterator[str]:
         deadline = time.monotonic() + 20
         while True:
             request = urllib.request.Request(  # noqa: S310 - an http URL on loopback
-                f"{url}/v2/pixverse/accounts/",
+                f"{url}/v2/pixverse/accounts",
                 headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"},
             )
             try:

@@ -1,4 +1,9 @@
-"""The click commands of ``pixverse-audio``; see `pixverse_audio._cli`."""
+"""The click group of ``pixverse-audio`` and its music and speech commands; see `_cli`.
+
+Every command checks all of its options and arguments before its first
+request (`pixverse_audio._cli.checked`): a bad value exits 2 with one line and
+nothing is created, billed or written.
+"""
 
 from __future__ import annotations
 
@@ -9,60 +14,55 @@ from typing import Any
 import anyio
 import attrs
 import click
-from rich.console import Console
 
-from . import AsyncClient, MusicRequest, SpeechClip, Track
-from ._cli import read_requests, run_async, token_from
-from ._cli_output import print_json, print_table
+from . import _sansio as sansio
+from . import _validate as v
+from ._cli_base import (
+    Settings,
+    email_option,
+    err,
+    json_option,
+    out,
+    pass_settings,
+    show_many,
+    show_one,
+    timeout_option,
+)
+from ._cli_run import checked, read_requests
+from ._client import AsyncClient
+from ._errors import NotFoundError, ValidationError
+from ._jobs import MusicRequest, SpeechRequest
+from ._models import Page, SpeechClip, Track
 
-__all__ = ["cli"]
+__all__ = ["music", "speech"]
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-class Settings:
-    """Options shared by every command."""
-
-    def __init__(self, token: str | None, base_url: str, backend: str) -> None:
-        self.token = token
-        self.base_url = base_url
-        self.backend = backend
-
-    def client(self) -> AsyncClient:
-        return AsyncClient(token_from(self.token), base_url=self.base_url)
-
-    def run(self, work: Callable[[AsyncClient], Awaitable[None]]) -> None:
-        async def with_client() -> None:
-            async with self.client() as client:
-                await work(client)
-
-        run_async(with_client, backend=self.backend)
+MUSIC_MODEL_HELP = f"One of {', '.join(v.MUSIC_PROMPT_LIMITS)}; other names are sent as given."
+SPEECH_MODEL_HELP = f"One of {', '.join(v.SPEECH_TEXT_LIMITS)}; other names are sent as given."
 
 
-pass_settings = click.make_pass_decorator(Settings)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--token", envvar="USEAPI_TOKEN", show_envvar=True, help="useapi.net API token.")
-@click.option("--base-url", default="https://api.useapi.net", show_default=True)
-@click.option("--backend", type=click.Choice(["asyncio", "trio"]), default="asyncio", hidden=True)
-@click.version_option(package_name="pixverse-audio")
-@click.pass_context
-def cli(ctx: click.Context, token: str | None, base_url: str, backend: str) -> None:
-    """Music and speech from PixVerse through useapi.net, from the shell.
-
-    Exit codes: 0 ok, 1 other error, 2 usage or invalid argument, 3 authentication,
-    4 credits or subscription, 5 busy (429), 6 not found, 7 generation failed,
-    8 network or download, 130 interrupted.
-    """
-    ctx.obj = Settings(token, base_url, backend)
-
-
-def _track_rows(items: Any) -> Any:
+def _track_rows(items: Iterable[Track | SpeechClip]) -> Iterable[Sequence[Any]]:
     for t in items:
         yield (t.audio_id, t.status_name or t.status, t.model, t.duration, t.url)
+
+
+async def _newest(api: Any, email: str | None, limit: int, client: AsyncClient) -> Page[Any]:
+    """The newest ``limit`` jobs: of ``email``, or of every account, merged newest first."""
+    if email is None:
+        try:
+            accounts = [a.email for a in await client.accounts.list()]
+        except NotFoundError:
+            accounts = []
+        if len(accounts) > 1:
+            pages = [await api.list_page(email=a, limit=limit) for a in accounts]
+            items = sorted(
+                (item for page in pages for item in page.items),
+                key=lambda item: (item.created_at is not None, item.created_at),
+                reverse=True,
+            )
+            more = len(items) > limit or any(page.has_more for page in pages)
+            return Page(items=tuple(items[:limit]), has_more=more)
+    page: Page[Any] = await api.list_page(email=email, limit=limit)
+    return page
 
 
 def _register_reads(group: click.Group, kind: str) -> None:
@@ -73,33 +73,78 @@ def _register_reads(group: click.Group, kind: str) -> None:
     @json_option
     @pass_settings
     def get(settings: Settings, audio_id: str, as_json: bool) -> None:
-        """Show one job."""
+        """Show one job by its AUDIO_ID."""
+        with checked():
+            v.check_id("audio_id", audio_id)
 
         async def work(client: AsyncClient) -> None:
-            _show_one(await getattr(client, kind).get(audio_id), as_json)
+            show_one(await getattr(client, kind).get(audio_id), as_json)
 
         settings.run(work)
 
     @group.command("list")
-    @click.option("--email")
-    @click.option("--limit", type=int, default=50, show_default=True)
+    @email_option
+    @click.option(
+        "--limit",
+        type=int,
+        default=50,
+        show_default=True,
+        help="How many jobs, newest first (1 to 1000).",
+    )
     @json_option
     @pass_settings
     def list_(settings: Settings, email: str | None, limit: int, as_json: bool) -> None:
-        """List the newest jobs of an account."""
+        """List the newest jobs: of --email, or of every configured account, merged."""
+        with checked():
+            sansio.music_list(email=email, limit=limit)
 
         async def work(client: AsyncClient) -> None:
-            page = await getattr(client, kind).list_page(email=email, limit=limit)
+            page = await _newest(getattr(client, kind), email, limit, client)
             columns = ["audio_id", "status", "model", "s", "url"]
-            _show_many(page, as_json, kind, columns, _track_rows(page.items))
+            show_many(page, as_json, kind, columns, _track_rows(page.items))
 
         settings.run(work)
+
+
+def _wait_and_save(
+    settings: Settings,
+    create: Callable[[AsyncClient], Awaitable[Any]],
+    api_of: Callable[[AsyncClient], Any],
+    *,
+    wait: bool,
+    download: Path | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Create a job, then (with ``--wait``/``--download``) wait for it and save its MP3."""
+
+    async def work(client: AsyncClient) -> None:
+        job = await create(client)
+        if not (wait or download):
+            show_one(job, as_json)
+            return
+        err.print(f"waiting for {job.audio_id} …")
+        final = await api_of(client).wait(job, timeout=timeout)
+        if download:
+            await anyio.Path(download).mkdir(parents=True, exist_ok=True)
+            err.print(f"saved {await client.download(final, download, overwrite=True)}")
+        show_one(final, as_json)
+
+    settings.run(work)
+
+
+download_option = click.option(
+    "--download",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Save the MP3 into this directory (created; implies --wait).",
+)
+wait_option = click.option("--wait", is_flag=True, help="Wait until the job is final.")
 
 
 # ---------------------------------------------------------------- music
 
 
-@cli.group()
+@click.group()
 def music() -> None:
     """Generate, inspect and list music tracks."""
 
@@ -109,13 +154,17 @@ _register_reads(music, "music")
 
 @music.command("create")
 @click.argument("prompt")
-@click.option("--model", default="music-2.6", show_default=True)
-@click.option("--lyrics-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--model", default="music-2.6", show_default=True, help=MUSIC_MODEL_HELP)
+@click.option(
+    "--lyrics-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Words to sing, from a UTF-8 file (music-2.6 and music-v1).",
+)
 @click.option("--instrumental", is_flag=True, default=None, help="No vocals.")
-@click.option("--email", help="Account to run on.")
-@click.option("--wait", is_flag=True, help="Wait until the track is final.")
-@click.option("--download", type=click.Path(file_okay=False, path_type=Path), help="Save here.")
-@click.option("--timeout", type=float, default=1200.0, show_default=True)
+@email_option
+@wait_option
+@download_option
+@timeout_option(1200.0)
 @json_option
 @pass_settings
 def music_create(
@@ -130,103 +179,42 @@ def music_create(
     timeout: float,
     as_json: bool,
 ) -> None:
-    """Start a music job (and optionally wait for it and download the MP3)."""
-    lyrics = lyrics_file.read_text(encoding="utf-8") if lyrics_file else None
-
-    async def work(client: AsyncClient) -> None:
-        job = await client.music.create(
-            prompt, model=model, lyrics=lyrics, instrumental=instrumental, email=email
+    """Start a music job from PROMPT (and optionally wait for it and download the MP3)."""
+    with checked():
+        lyrics = _read_text("lyrics", lyrics_file)
+        request = MusicRequest(
+            prompt=prompt, model=model, lyrics=lyrics, instrumental=instrumental, email=email
         )
-        if not (wait or download):
-            _show_one(job, as_json)
-            return
-        err.print(f"waiting for {job.audio_id} …")
-        track = await client.music.wait(job, timeout=timeout)
-        if download:
-            await anyio.Path(download).mkdir(parents=True, exist_ok=True)
-            path = await client.download(track, download, overwrite=True)
-            err.print(f"saved {path}")
-        _show_one(track, as_json)
-
-    settings.run(work)
-
-
-def _show_one(item: Any, as_json: bool) -> None:
-    fields = [(k, v) for k, v in _fields(item) if v not in (None, "", {}, ())]
-    _show_many(item, as_json, type(item).__name__, ["field", "value"], fields)
+        wait_seconds = v.check_timeout(timeout)
+    _wait_and_save(
+        settings,
+        lambda client: client.music.create(
+            prompt, model=model, lyrics=request.lyrics, instrumental=instrumental, email=email
+        ),
+        lambda client: client.music,
+        wait=wait,
+        download=download,
+        timeout=wait_seconds,
+        as_json=as_json,
+    )
 
 
-def _show_many(
-    value: Any, as_json: bool, title: str, columns: list[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """Print ``value`` as JSON, or ``rows`` as a table for people."""
-    if as_json:
-        print_json(out, value)
-    else:
-        print_table(out, title, columns, rows)
-
-
-def _fields(item: Any) -> list[tuple[str, Any]]:
-    import attrs
-
-    return [(f.name, getattr(item, f.name)) for f in attrs.fields(type(item)) if f.repr]
-
-
-@music.command("generate")
-@click.option(
-    "--from",
-    "source",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="prompts.txt (one per line) or prompts.jsonl (MusicRequest fields).",
-)
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--model", default="music-2.6", show_default=True)
-@click.option("--max-attempts", type=int, default=2, show_default=True)
-@click.option("--timeout", type=float, default=1200.0, show_default=True)
-@json_option
-@pass_settings
-def music_generate(
-    settings: Settings,
-    source: Path,
-    out_dir: Path,
-    model: str,
-    max_attempts: int,
-    timeout: float,
-    as_json: bool,
-) -> None:
-    """Generate many tracks concurrently and download them into OUT."""
-    from ._cli_generate import generate_and_download
-
-    failed = 0
-
-    async def work(client: AsyncClient) -> None:
-        nonlocal failed
-        allowed = frozenset(attrs.fields_dict(MusicRequest))
-        rows = read_requests(source, {"model": model}, allowed=allowed)  # bad input: exit 2
-        requests = [MusicRequest(**row) for row in rows]
-        summary = await generate_and_download(
-            client,
-            requests,
-            out_dir,
-            max_attempts=max_attempts,
-            timeout=timeout,
-            as_json=as_json,
-            console=out,
-        )
-        failed = summary.failed
-
-    settings.run(work)
-    if failed:
-        raise SystemExit(7)  # the summary above lists the failures
+def _read_text(field: str, path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise ValidationError(field, f"cannot read {str(path)!r}: {why}") from None
 
 
 # ---------------------------------------------------------------- speech
 
 
-@cli.group()
+@click.group()
 def speech() -> None:
-    """Text to speech: create, inspect, list; voices and models."""
+    """Text to speech: create, generate, inspect, list; voices and models."""
 
 
 _register_reads(speech, "speech")
@@ -235,12 +223,16 @@ _register_reads(speech, "speech")
 @speech.command("create")
 @click.argument("text")
 @click.option("--voice", "voice_id", required=True, help="A voice_id from `speech voices`.")
-@click.option("--model", default="speech-2.8-hd", show_default=True)
-@click.option("--language", "language_code")
-@click.option("--email")
-@click.option("--wait", is_flag=True)
-@click.option("--download", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--timeout", type=float, default=600.0, show_default=True)
+@click.option("--model", default="speech-2.8-hd", show_default=True, help=SPEECH_MODEL_HELP)
+@click.option(
+    "--language",
+    "language_code",
+    help="A language code from `speech models` (en, es, auto, ...); not on eleven-v3.",
+)
+@email_option
+@wait_option
+@download_option
+@timeout_option(600.0)
 @json_option
 @pass_settings
 def speech_create(
@@ -255,221 +247,200 @@ def speech_create(
     timeout: float,
     as_json: bool,
 ) -> None:
-    """Start a speech job (and optionally wait and download)."""
-
-    async def work(client: AsyncClient) -> None:
-        job = await client.speech.create(
-            text, voice_id, model=model, language_code=language_code, email=email
+    """Start a speech job speaking TEXT (and optionally wait and download)."""
+    with checked():
+        SpeechRequest(
+            text=text, voice_id=voice_id, model=model, language_code=language_code, email=email
         )
-        if not (wait or download):
-            _show_one(job, as_json)
-            return
-        clip = await client.speech.wait(job, timeout=timeout)
-        if download:
-            await anyio.Path(download).mkdir(parents=True, exist_ok=True)
-            err.print(f"saved {await client.download(clip, download, overwrite=True)}")
-        _show_one(clip, as_json)
-
-    settings.run(work)
+        wait_seconds = v.check_timeout(timeout)
+    _wait_and_save(
+        settings,
+        lambda client: client.speech.create(
+            text, voice_id, model=model, language_code=language_code, email=email
+        ),
+        lambda client: client.speech,
+        wait=wait,
+        download=download,
+        timeout=wait_seconds,
+        as_json=as_json,
+    )
 
 
 @speech.command("voices")
-@click.option("--model")
-@click.option("--language")
+@click.option("--model", help="List the voices of this model's provider (default speech-2.8-hd).")
+@click.option("--language", help="Only voices recommended for this language code (en, es, ...).")
+@email_option
 @json_option
 @pass_settings
 def speech_voices(
-    settings: Settings, model: str | None, language: str | None, as_json: bool
+    settings: Settings, model: str | None, language: str | None, email: str | None, as_json: bool
 ) -> None:
-    """List the voices of a model's provider."""
+    """List the voices of a model's provider (every page)."""
+    with checked():
+        sansio.speech_voices(model=model, language=language, email=email)
 
     async def work(client: AsyncClient) -> None:
-        voices = [v async for v in client.speech.voices(model=model, language=language)]
-        rows = ((v.voice_id, v.display_name, v.gender, v.accent) for v in voices)
-        _show_many(voices, as_json, "voices", ["voice_id", "name", "gender", "accent"], rows)
+        voices = [
+            voice
+            async for voice in client.speech.voices(model=model, language=language, email=email)
+        ]
+        rows = (
+            (v.voice_id, v.display_name, v.gender, v.accent, " ".join(v.style_tags)) for v in voices
+        )
+        show_many(
+            voices, as_json, "voices", ["voice_id", "name", "gender", "accent", "style"], rows
+        )
 
     settings.run(work)
 
 
 @speech.command("models")
+@email_option
 @json_option
 @pass_settings
-def speech_models(settings: Settings, as_json: bool) -> None:
+def speech_models(settings: Settings, email: str | None, as_json: bool) -> None:
     """Show the live speech model catalogue."""
+    with checked():
+        sansio.speech_models(email=email)
 
     async def work(client: AsyncClient) -> None:
-        models = await client.speech.models()
+        models = await client.speech.models(email=email)
         rows = (
             (m.model, m.provider, m.max_characters, " ".join(m.supported_language_codes))
             for m in models.models
         )
-        _show_many(
+        show_many(
             models, as_json, "speech models", ["model", "provider", "max chars", "languages"], rows
         )
 
     settings.run(work)
 
 
-# ------------------------------------------------------ other namespaces
+# ---------------------------------------------------------------- bulk
 
 
-@cli.group()
-def minimax() -> None:
-    """Legacy MiniMax v1 music."""
-
-
-@minimax.command("list")
-@click.option("--account")
-@click.option("--limit", type=int, default=20, show_default=True)
-@json_option
-@pass_settings
-def minimax_list(settings: Settings, account: str | None, limit: int, as_json: bool) -> None:
-    """List legacy MiniMax songs (every page)."""
-
-    async def work(client: AsyncClient) -> None:
-        songs = [s async for s in client.minimax.music.list(account=account, page_size=limit)]
-        rows = ((s.music_id, s.title, s.status_label, s.duration) for s in songs)
-        _show_many(songs, as_json, "minimax songs", ["music_id", "title", "status", "s"], rows)
-
-    settings.run(work)
-
-
-@cli.group()
-def scheduler() -> None:
-    """Jobs useapi.net is running."""
-
-
-@scheduler.command("list")
-@json_option
-@pass_settings
-def scheduler_list(settings: Settings, as_json: bool) -> None:
-    """List running jobs."""
-
-    async def work(client: AsyncClient) -> None:
-        jobs = await client.scheduler.list()
-        _show_many(
-            jobs,
-            as_json,
-            "running",
-            ["id", "type", "elapsed"],
-            ((j.id, j.type, j.elapsed) for j in jobs),
-        )
-
-    settings.run(work)
-
-
-@scheduler.command("available")
-@json_option
-@pass_settings
-def scheduler_available(settings: Settings, as_json: bool) -> None:
-    """Show free slots per account."""
-
-    async def work(client: AsyncClient) -> None:
-        availability = await client.scheduler.available()
-        rows = ((a.email, a.max_jobs, a.executing, a.available) for a in availability.accounts)
-        _show_many(
-            availability, as_json, "accounts", ["email", "maxJobs", "executing", "available"], rows
-        )
-
-    settings.run(work)
-
-
-@scheduler.command("cancel")
-@click.argument("job_id")
-@pass_settings
-def scheduler_cancel(settings: Settings, job_id: str) -> None:
-    """Release a running job's slot (the job may still finish and bill)."""
-
-    async def work(client: AsyncClient) -> None:
-        removed = await client.scheduler.cancel(job_id)
-        out.print("released" if removed else "not running")
-
-    settings.run(work)
-
-
-@cli.group()
-def files() -> None:
-    """Uploads."""
-
-
-@files.command("upload")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--content-type")
-@click.option("--email")
-@json_option
-@pass_settings
-def files_upload(
-    settings: Settings, path: Path, content_type: str | None, email: str | None, as_json: bool
+def _register_generate(
+    group: click.Group,
+    request_type: type[MusicRequest] | type[SpeechRequest],
+    *,
+    text_field: str,
+    default_model: str,
+    default_timeout: float,
+    extra_options: Sequence[Callable[[Any], Any]] = (),
 ) -> None:
-    """Upload a file; prints the path to pass as an image path."""
+    """Add ``generate`` to ``group``: many requests from a file, downloaded into --out."""
+    noun = "prompt" if text_field == "prompt" else "line of text"
 
-    async def work(client: AsyncClient) -> None:
-        _show_one(await client.files.upload(path, content_type=content_type, email=email), as_json)
+    def command(
+        settings: Settings,
+        source: Path,
+        out_dir: Path,
+        model: str,
+        max_attempts: int,
+        timeout: float,
+        as_json: bool,
+        **defaults: Any,
+    ) -> None:
+        from ._cli_generate import generate_and_download
 
-    settings.run(work)
+        with checked():
+            v.check_count("max_attempts", max_attempts, low=1, high=100)
+            wait_seconds = v.check_timeout(timeout)
+            given = {k: value for k, value in defaults.items() if value is not None}
+            rows = read_requests(
+                source,
+                {"model": model, **given},
+                text_field=text_field,
+                allowed=frozenset(attrs.fields_dict(request_type)),
+            )
+            requests = [_build(request_type, number, fields) for number, fields in rows]
+        failed = 0
+
+        async def work(client: AsyncClient) -> None:
+            nonlocal failed
+            api = client.music if request_type is MusicRequest else client.speech
+            summary = await generate_and_download(
+                api,
+                client,
+                requests,
+                out_dir,
+                max_attempts=max_attempts,
+                timeout=wait_seconds,
+                as_json=as_json,
+                console=out,
+            )
+            failed = summary.failed
+
+        settings.run(work)
+        if failed:
+            raise SystemExit(7)  # the summary above lists the failures
+
+    command.__doc__ = (
+        f"Generate many jobs concurrently from --from (one {noun} each) and save the MP3s "
+        "into --out, named by their request's line index."
+    )
+    decorators = [
+        group.command("generate"),
+        click.option(
+            "--from",
+            "source",
+            required=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help=f"A text file (one {noun} per line, # comments) or .jsonl "
+            f"({request_type.__name__} fields per line).",
+        ),
+        click.option(
+            "--out",
+            "out_dir",
+            required=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="The directory the MP3s go into (created).",
+        ),
+        click.option(
+            "--model", default=default_model, show_default=True, help="The model of every request."
+        ),
+        *extra_options,
+        click.option(
+            "--max-attempts",
+            type=int,
+            default=2,
+            show_default=True,
+            help="Jobs per request when they end FAILED (each is paid; 1 to 100).",
+        ),
+        timeout_option(default_timeout),
+        json_option,
+        pass_settings,
+    ]
+    for decorate in reversed(decorators):
+        command = decorate(command)
 
 
-@cli.group()
-def accounts() -> None:
-    """Configured PixVerse accounts."""
+def _build(
+    request_type: type[MusicRequest] | type[SpeechRequest], number: int, fields: dict[str, Any]
+) -> MusicRequest | SpeechRequest:
+    required = [a.name for a in attrs.fields(request_type) if a.default is attrs.NOTHING]
+    missing = [name for name in required if fields.get(name) is None]
+    if missing:  # voice_id: the --voice option gives every line one
+        raise ValidationError(missing[0], f"is missing on line {number} of --from")
+    try:
+        return request_type(**fields)
+    except ValidationError as exc:
+        raise ValidationError("--from", f"line {number}: {exc.field}: {exc.reason}") from None
 
 
-@accounts.command("list")
-@json_option
-@pass_settings
-def accounts_list(settings: Settings, as_json: bool) -> None:
-    """List accounts and their maxJobs."""
-
-    async def work(client: AsyncClient) -> None:
-        items = await client.accounts.list()
-        _show_many(
-            items, as_json, "accounts", ["email", "maxJobs"], ((a.email, a.max_jobs) for a in items)
-        )
-
-    settings.run(work)
-
-
-@cli.command("download")
-@click.argument("audio_id")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--overwrite", is_flag=True)
-@pass_settings
-def download_command(settings: Settings, audio_id: str, directory: Path, overwrite: bool) -> None:
-    """Download a finished music or speech job's MP3 into DIRECTORY."""
-
-    async def work(client: AsyncClient) -> None:
-        item: Track | SpeechClip
-        if "-speech:" in audio_id:
-            item = await client.speech.get(audio_id)
-        else:
-            item = await client.music.get(audio_id)
-        await anyio.Path(directory).mkdir(parents=True, exist_ok=True)
-        out.print(str(await client.download(item, directory, overwrite=overwrite)))
-
-    settings.run(work)
-
-
-@cli.command("emulator", context_settings={"ignore_unknown_options": True, "help_option_names": []})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def emulator_command(args: tuple[str, ...]) -> None:
-    """Serve a local emulator of the API (see `pixverse-audio emulator --help`)."""
-    from .emulator.__main__ import main as emulator_main
-
-    raise SystemExit(emulator_main(list(args)))
-
-
-@cli.command("demo")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("pixverse-demo"),
-    show_default=True,
+_register_generate(
+    music, MusicRequest, text_field="prompt", default_model="music-2.6", default_timeout=1200.0
 )
-@click.option("--tracks", type=int, default=24, show_default=True)
-@pass_settings
-def demo(settings: Settings, out_dir: Path, tracks: int) -> None:
-    """Generate 24 tracks on the embedded emulator: offline, no token needed."""
-    from ._cli_generate import run_demo
-
-    run_async(lambda: run_demo(out_dir, tracks, out), backend=settings.backend)
+_register_generate(
+    speech,
+    SpeechRequest,
+    text_field="text",
+    default_model="speech-2.8-hd",
+    default_timeout=600.0,
+    extra_options=[
+        click.option(
+            "--voice", "voice_id", help="The voice_id of every line (from `speech voices`)."
+        ),
+        click.option("--language", "language_code", help="The language code of every line."),
+    ],
+)

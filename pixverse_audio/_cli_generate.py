@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from . import AsyncClient, AudioStatus, JobEvent, MusicRequest, PollPolicy
 from ._cli_output import print_json, print_table
+from ._client import AsyncClient
+from ._download import safe_filename
+from ._jobs import GenerationResult, JobEvent, MusicRequest, PollPolicy, SpeechRequest
+from ._models import AudioStatus, SpeechClip, Track
+from ._music_api import MusicAPI
+from ._speech_api import SpeechAPI
 
-__all__ = ["Summary", "generate_and_download", "run_demo"]
+__all__ = ["Summary", "generate_and_download", "ideal_makespan", "output_name", "run_demo"]
 
 DEMO_PROMPTS = (
     "upbeat synthwave with a clear female vocal",
@@ -39,15 +45,21 @@ DEMO_PROMPTS = (
 
 @attrs.define
 class Summary:
-    """What a bulk run did."""
+    """What a bulk run did.
+
+    ``results`` holds one entry per finished request (index, prompt, job id,
+    file or error), so every file can be traced to its request.
+    """
 
     requested: int
     done: int = 0
     failed: int = 0
     retried: int = 0
+    released: int = 0
     credits: float = 0.0
     elapsed: float = 0.0
     busy: int = 0
+    results: list[dict[str, Any]] = attrs.Factory(list)
     files: list[str] = attrs.Factory(list)
     errors: list[str] = attrs.Factory(list)
     interrupted: bool = False
@@ -64,9 +76,15 @@ _LABELS = {
 }
 
 
+def output_name(index: int, track: Track | SpeechClip) -> str:
+    """The file name of request ``index``'s audio: its index first, then the track's name."""
+    return f"{index:04d}-{safe_filename(track)}"
+
+
 async def generate_and_download(
+    api: MusicAPI | SpeechAPI,
     client: AsyncClient,
-    requests: list[MusicRequest],
+    requests: Sequence[MusicRequest | SpeechRequest],
     out_dir: Path,
     *,
     max_attempts: int,
@@ -74,10 +92,11 @@ async def generate_and_download(
     as_json: bool,
     console: Console,
 ) -> Summary:
-    """Run ``requests`` through the engine, download each track into ``out_dir``, summarise.
+    """Run ``requests`` through ``api.generate_many``, save each into ``out_dir``, summarise.
 
-    Cancellation (Ctrl-C) stops the batch cleanly; the summary still shows
-    what finished.
+    Files are named ``<index>-<name>.mp3`` (`output_name`). Cancellation
+    (Ctrl-C) stops the batch cleanly; the summary still shows what finished,
+    and how many running jobs were released (they may still finish and bill).
     """
     await anyio.Path(out_dir).mkdir(parents=True, exist_ok=True)
     summary = Summary(requested=len(requests))
@@ -107,26 +126,17 @@ async def generate_and_download(
             progress.update(row, description=f"  #{event.index:<4} {label}")
 
     started = anyio.current_time()
+    generate_many: Any = api.generate_many  # music or speech: requests of its own kind
+    batch = generate_many(requests, max_attempts=max_attempts, timeout=timeout, on_event=on_event)
     try:
         with progress:
-            overall = progress.add_task("tracks", total=len(requests))
-            batch = client.music.generate_many(
-                requests, max_attempts=max_attempts, timeout=timeout, on_event=on_event
-            )
+            overall = progress.add_task("jobs", total=len(requests))
             async with batch as results:
                 async for result in results:
-                    summary.retried += max(0, result.attempts - 1)
+                    await _record(client, result, out_dir, summary)
                     row = rows.pop(result.index, None)
                     if row is not None:
                         progress.remove_task(row)
-                    if result.track is not None:
-                        path = await client.download(result.track, out_dir, overwrite=True)
-                        summary.done += 1
-                        summary.credits += result.track.credits or 0
-                        summary.files.append(str(path))
-                    else:
-                        summary.failed += 1
-                        summary.errors.append(f"#{result.index}: {result.error}")
                     progress.advance(overall)
     except anyio.get_cancelled_exc_class():
         summary.interrupted = True
@@ -134,24 +144,58 @@ async def generate_and_download(
     finally:
         summary.elapsed = anyio.current_time() - started
         summary.busy = counts["busy"]
+        summary.released = counts["released"]
         _print_summary(console, summary, as_json)
     return summary
 
 
+async def _record(
+    client: AsyncClient, result: GenerationResult[Any, Any], out_dir: Path, summary: Summary
+) -> None:
+    """Save one result's audio (named by its index) and note it in ``summary``."""
+    request = result.request
+    entry: dict[str, Any] = {
+        "index": result.index,
+        "prompt": request.prompt if isinstance(request, MusicRequest) else request.text,
+        "job_id": result.job_ids[-1] if result.job_ids else None,
+        "job_ids": list(result.job_ids),
+        "attempts": result.attempts,
+        "file": None,
+        "error": None,
+    }
+    summary.retried += max(0, result.attempts - 1)
+    track = result.track
+    if track is not None:
+        target = out_dir / output_name(result.index, track)
+        path = await client.download(track, target, overwrite=True)
+        summary.done += 1
+        summary.credits += track.credits or 0
+        summary.files.append(str(path))
+        entry["file"] = str(path)
+    else:
+        summary.failed += 1
+        summary.errors.append(f"#{result.index}: {result.error}")
+        entry["error"] = f"{type(result.error).__name__}: {result.error}"
+    summary.results.append(entry)
+
+
 def _print_summary(console: Console, summary: Summary, as_json: bool) -> None:
     if as_json:
+        summary.results.sort(key=lambda entry: entry["index"])
         print_json(console, attrs.asdict(summary))
         return
-    rows = [
-        ("tracks done", f"{summary.done} of {summary.requested}"),
+    rows: list[tuple[str, object]] = [
+        ("done", f"{summary.done} of {summary.requested}"),
         ("failed", summary.failed),
         ("failures retried", summary.retried),
-        ("credits", f"{summary.credits:g}"),
+        ("credits (finished jobs)", f"{summary.credits:g}"),
         ("elapsed", f"{summary.elapsed:.1f} s"),
         ("429 answers", summary.busy),
     ]
+    if summary.released:
+        rows.append(("released", f"{summary.released}; they may still finish and bill"))
     if summary.interrupted:
-        rows.append(("interrupted", "yes: running jobs were released"))
+        rows.append(("interrupted", "yes: no new job was started"))
     print_table(console, "summary", ["", ""], rows)
     for line in summary.errors[:10]:
         console.print(f"[red]{line}[/red]")
@@ -181,7 +225,14 @@ async def run_demo(out_dir: Path, tracks: int, console: Console) -> None:
     poll = PollPolicy(first=0.2, cap=0.5, not_found_grace=2.0)
     async with emulator.client(poll=poll) as client:
         summary = await generate_and_download(
-            client, requests, out_dir, max_attempts=3, timeout=60, as_json=False, console=console
+            client.music,
+            client,
+            requests,
+            out_dir,
+            max_attempts=3,
+            timeout=60,
+            as_json=False,
+            console=console,
         )
         slots = client._slot_pool()
         peaks = slots.peaks()

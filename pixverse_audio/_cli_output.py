@@ -31,7 +31,8 @@ from ._errors import (
     ValidationError,
 )
 
-__all__ = ["EXIT_CODES", "exit_code", "print_json", "print_table", "to_jsonable"]
+__all__ = ["EXIT_CODES", "EXIT_MEANINGS", "cli_message", "exit_code", "print_json", "print_table"]
+__all__ += ["to_jsonable"]
 
 EXIT_CODES: Final = (
     (ValidationError, 2),
@@ -46,6 +47,60 @@ EXIT_CODES: Final = (
     (DownloadError, 8),
 )
 """Exit code per error class, first match wins; any other error exits 1."""
+
+EXIT_MEANINGS: Final = (
+    (0, "success"),
+    (1, "any other error"),
+    (2, "usage error or invalid argument (nothing was sent)"),
+    (3, "authentication (401)"),
+    (4, "credits or subscription (402)"),
+    (5, "busy (429 after the retries)"),
+    (6, "not found (404)"),
+    (7, "generation failed (a FAILED job; `generate` when any request failed)"),
+    (8, "network, unknown outcome of a create, or download failure"),
+    (130, "interrupted: Ctrl-C released the running jobs and removed partial files"),
+)
+"""Every exit code of the command and what it means (the help, README and docs list these)."""
+
+# The library names arguments as Python does; the command line names them as options.
+_OPTIONS: Final = {
+    "timeout": "--timeout",
+    "limit": "--limit",
+    "email": "--email",
+    "model": "--model",
+    "max_attempts": "--max-attempts",
+    "language_code": "--language",
+    "language": "--language",
+    "voice_id": "--voice",
+    "max_jobs": "--max-jobs",
+    "password": "--password",
+    "token": "--pixverse-token",
+    "content_type": "--content-type",
+    "account": "--account",
+    "lyrics": "--lyrics-file",
+    "dest": "DIRECTORY",
+    "audio_id": "AUDIO_ID",
+    "job_id": "JOB_ID",
+    "file": "PATH",
+    "tracks": "--tracks",
+}
+_SPELLINGS: Final = (
+    ("pass overwrite=True", "pass --overwrite"),
+    ("pass token=", "pass --token"),
+    ("base_url", "--base-url (or $USEAPI_BASE_URL)"),
+    ("max_response_bytes", "the response limit"),
+)
+
+
+def cli_message(error: PixverseAudioError) -> str:
+    """``error``'s message in the command line's words: options, not keyword arguments."""
+    if isinstance(error, ValidationError):
+        text = f"{_OPTIONS.get(error.field, error.field)}: {error.reason}"
+    else:
+        text = str(error)
+    for python, option in _SPELLINGS:
+        text = text.replace(python, option)
+    return text
 
 
 def exit_code(error: PixverseAudioError) -> int:

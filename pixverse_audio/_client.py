@@ -23,7 +23,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
-from ._download import AudioStream
+from ._download import AudioStream, finish_chunks
 from ._download import download as download_audio
 from ._errors import (
     APIConnectionError,
@@ -55,6 +55,8 @@ T = TypeVar("T")
 DEFAULT_BASE_URL: Final = "https://api.useapi.net"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
 TOKEN_ENV: Final = "USEAPI_TOKEN"  # noqa: S105 - the variable's name, not a secret
+BASE_URL_ENV: Final = "USEAPI_BASE_URL"
+MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024  # far above any real page (a 1,000-item list)
 _UPLOAD_CHUNK: Final = 1024 * 1024
 
 
@@ -114,7 +116,9 @@ class AsyncClient:
 
     Args:
         token: The useapi.net API token. ``None`` reads ``$USEAPI_TOKEN``.
-        base_url: Where the API lives; point it at the emulator for offline work.
+        base_url: Where the API lives; point it at the emulator for offline
+            work. ``None`` reads ``$USEAPI_BASE_URL``, else uses
+            ``https://api.useapi.net``.
         timeout: Per-request timeout in seconds, or an ``httpx.Timeout``.
         max_retries: Retries after the first attempt (shortcut for ``retry``).
         retry: A full `RetryPolicy`; overrides ``max_retries``.
@@ -132,6 +136,10 @@ class AsyncClient:
         limiter: A `RedisLimiter` to share each account's ``maxJobs`` with other
             processes and machines; ``None`` counts slots in this process.
             The client closes it in `aclose`.
+        max_response_bytes: The largest API response body read (16 MiB by
+            default, far above any real page); a larger one raises
+            `ResponseFormatError` as soon as the limit is passed, without
+            reading the rest.
 
     Raises:
         ConfigurationError: No token was given or found, or ``base_url`` is not
@@ -150,7 +158,7 @@ class AsyncClient:
         self,
         token: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 3,
         retry: RetryPolicy | None = None,
@@ -160,6 +168,7 @@ class AsyncClient:
         poll: PollPolicy | None = None,
         on_event: Callable[[JobEvent], None] | None = None,
         limiter: RedisLimiter | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         if not token or not token.strip():
@@ -174,6 +183,10 @@ class AsyncClient:
             "User-Agent": _user_agent(),
         }
         self._base_url = self._parse_base_url(base_url)
+        size: object = max_response_bytes  # checked at run time too: callers may pass anything
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1024:
+            raise ConfigurationError("max_response_bytes must be an integer of at least 1024")
+        self._max_body = max_response_bytes
         self._root = str(self._base_url).rstrip("/")  # origin and path prefix
         self._retry = retry if retry is not None else RetryPolicy(max_retries=max_retries)
         self._timeout = (
@@ -205,21 +218,26 @@ class AsyncClient:
         self.accounts = AccountsAPI(self)
 
     @staticmethod
-    def _parse_base_url(base_url: str) -> httpx.URL:
+    def _parse_base_url(base_url: str | None) -> httpx.URL:
+        name = "base_url"
+        if base_url is None:
+            from_env = os.environ.get(BASE_URL_ENV, "").strip()
+            base_url = from_env or DEFAULT_BASE_URL
+            name = f"${BASE_URL_ENV}" if from_env else name
         try:
             url = httpx.URL(base_url)
         except (httpx.InvalidURL, TypeError) as exc:
-            raise ConfigurationError(f"base_url is not a valid URL: {exc}") from None
+            raise ConfigurationError(f"{name} is not a valid URL: {exc}") from None
         if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError("base_url must be an absolute http:// or https:// URL")
+            raise ConfigurationError(f"{name} must be an absolute http:// or https:// URL")
         if url.query or url.fragment or url.userinfo:
-            raise ConfigurationError("base_url must not carry a query, fragment or user info")
+            raise ConfigurationError(f"{name} must not carry a query, fragment or user info")
         path = url.path.rstrip("/")
         for api_prefix in ("/v2/pixverse", "/v1/minimax"):
             if path.endswith(api_prefix):
                 origin = str(url.copy_with(path=path[: -len(api_prefix)] or "/")).rstrip("/")
                 raise ConfigurationError(
-                    f"base_url is the API origin, without {api_prefix}: use {origin!r}"
+                    f"{name} is the API origin, without {api_prefix}: use {origin!r}"
                 )
         return url
 
@@ -326,13 +344,10 @@ class AsyncClient:
 
     async def _call(self, call: Call, parse: Callable[[Reply], T], *, retry_busy: bool = True) -> T:
         """Send ``call`` and parse the reply; creates map a garbled 2xx to an unknown outcome."""
-        reply = await self._send(call, retry_busy=retry_busy)
-        if call.kind is not CallKind.CREATE:
-            return parse(reply)
         try:
-            return parse(reply)
+            return parse(await self._send(call, retry_busy=retry_busy))
         except ResponseFormatError as exc:
-            if not 200 <= exc.status_code < 300:
+            if call.kind is not CallKind.CREATE or not 200 <= exc.status_code < 300:
                 raise
             raise self._unknown(
                 call, "the server accepted it but its answer is unreadable"
@@ -487,20 +502,58 @@ class AsyncClient:
 
     async def _exchange(self, request: httpx.Request) -> Reply:
         # auth=None: a caller's http_client auth never replaces the API token.
-        response = await self._http.send(request, auth=None, follow_redirects=False)
+        response = await self._http.send(request, auth=None, follow_redirects=False, stream=True)
+        body = await self._read_body(response)
         # httpx.Headers is a case-insensitive mapping already: no copy needed.
-        return Reply(
-            status_code=response.status_code, headers=response.headers, body=response.content
+        return Reply(status_code=response.status_code, headers=response.headers, body=body)
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """The (decoded) body, refused as soon as it passes ``max_response_bytes``.
+
+        The response is closed in every case; a body cut short (the limit, an
+        error, a cancellation) has its chunk generators run to their end after
+        the close, shielded, so none is left for the garbage collector.
+        """
+        limit = self._max_body
+        declared = response.headers.get("content-length", "")
+        chunks = response.aiter_bytes()
+        done = False
+        try:
+            if declared.isdigit() and int(declared) > limit:
+                raise self._too_large(response, f"is {int(declared):,} bytes, over")
+            parts = []
+            size = 0
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise self._too_large(response, "passed")
+                parts.append(chunk)
+            done = True
+            return b"".join(parts)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+                if not done:
+                    await finish_chunks(chunks)
+
+    def _too_large(self, response: httpx.Response, what: str) -> ResponseFormatError:
+        return ResponseFormatError(
+            response.status_code,
+            f"the response body {what} the {self._max_body:,}-byte limit "
+            "(AsyncClient max_response_bytes); the rest was not read",
         )
 
 
 def _check_max_jobs(value: object) -> int | Mapping[str, int] | None:
     if value is None:
         return None
-    entries = value.items() if isinstance(value, Mapping) else [("max_jobs", value)]
-    for key, cap in entries:
+    if isinstance(value, Mapping):
+        entries = [(f"max_jobs[{key!r}]", cap) for key, cap in value.items()]
+    else:
+        entries = [("max_jobs", value)]
+    for name, cap in entries:
         if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 8:
-            raise ConfigurationError(f"max_jobs for {key} must be an integer within 1..8")
+            raise ConfigurationError(f"{name} must be an integer within 1..8")
     return value  # type: ignore[return-value]
 
 

@@ -32,7 +32,7 @@ from ._models import SpeechClip, Track
 if TYPE_CHECKING:
     from ._client import AsyncClient
 
-__all__ = ["AudioStream", "download", "safe_filename"]
+__all__ = ["AudioStream", "download", "finish_chunks", "safe_filename"]
 
 CHUNK: Final = 64 * 1024
 MAX_REDIRECTS: Final = 5
@@ -144,7 +144,7 @@ class AudioStream:
             if self._response is not None:
                 await self._response.aclose()
             if chunks is not None:
-                await _finish(chunks)
+                await finish_chunks(chunks)
 
     def __aiter__(self) -> AudioStream:
         if self._response is None:
@@ -168,7 +168,7 @@ class AudioStream:
         return chunk
 
 
-async def _finish(chunks: Any) -> None:
+async def finish_chunks(chunks: Any) -> None:
     """Run httpx's (nested) chunk generators to their end after the response closed.
 
     Closing only the outermost generator would leave the inner ones suspended

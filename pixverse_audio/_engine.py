@@ -39,6 +39,7 @@ from ._logging import logger
 from ._models import AudioStatus, Job, SpeechClip, Track
 from ._poller import AccountPoller, DurationEstimate, Watch
 from ._slots import Lease
+from ._validate import check_timeout
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -54,13 +55,6 @@ CLEANUP_SECONDS: Final = 10.0  # bound on shielded cleanup (releasing a job)
 MAX_BUSY: Final = 100  # 429s in a row for one request before it is reported
 RECONCILE_TRIES: Final = 3
 RECONCILE_SECONDS: Final = 60.0  # bound on the shielded search for a lost create
-
-
-def check_timeout(timeout: object) -> float:
-    """A wait's deadline must be a positive number (``math.inf`` to wait forever)."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValidationError("timeout", "must be a positive number of seconds (math.inf: forever)")
-    return float(timeout)
 
 
 def _check_batch_arguments(requests: object, max_attempts: object) -> None:
@@ -333,6 +327,12 @@ class Batch(Generic[R, O]):
                 request=request, index=index, attempts=attempt, job_ids=tuple(job_ids), **fields
             )
 
+        expected = MusicRequest if self._kind == "music" else SpeechRequest
+        if not isinstance(request, expected):
+            wrong = ValidationError(
+                "requests", f"item {index} is a {type(request).__name__}, not a {expected.__name__}"
+            )
+            return result(error=wrong)
         try:
             request.call(request.email)  # every rule is checked before anything is sent
         except ValidationError as exc:

@@ -77,11 +77,13 @@ class ValidationError(PixverseAudioError, ValueError):
 
     Attributes:
         field: The name of the offending argument, as the caller spelled it.
+        reason: What is wrong with it (the message without the field).
     """
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.reason = message
 
 
 class APIError(PixverseAudioError):

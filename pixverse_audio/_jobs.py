@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from typing import Generic, Literal, TypeVar
@@ -9,11 +10,11 @@ from typing import Generic, Literal, TypeVar
 import attrs
 
 from . import _sansio as sansio
-from ._errors import PixverseAudioError
-from ._models import AudioStatus, SpeechClip, Track
+from ._errors import PixverseAudioError, ValidationError
+from ._models import AudioStatus, SpeechClip, SpeechModels, Track
 
 __all__ = ["EventKind", "GenerationResult", "JobEvent", "MusicRequest", "PollPolicy", "grow"]
-__all__ += ["SpeechRequest"]
+__all__ += ["SpeechRequest", "poll_policy"]
 
 R = TypeVar("R", bound="MusicRequest | SpeechRequest")
 O = TypeVar("O", bound="Track | SpeechClip")  # noqa: E741 - the output type
@@ -21,7 +22,11 @@ O = TypeVar("O", bound="Track | SpeechClip")  # noqa: E741 - the output type
 
 @attrs.frozen(kw_only=True)
 class MusicRequest:
-    """One music job for `MusicAPI.generate_many`: the arguments of `MusicAPI.create`."""
+    """One music job for `MusicAPI.generate_many`: the arguments of `MusicAPI.create`.
+
+    Checked when built: a request that breaks a documented rule raises
+    `ValidationError` here, as `MusicAPI.create` would, before any batch runs.
+    """
 
     prompt: str
     model: str = "music-2.6"
@@ -32,6 +37,9 @@ class MusicRequest:
     reply_url: str | None = None
     reply_ref: str | None = None
     max_jobs: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self.call(self.email)  # every documented rule, now rather than mid-batch
 
     def call(self, email: str | None) -> sansio.Call:
         """The create call for ``email`` (validated; raises `ValidationError`)."""
@@ -55,7 +63,12 @@ class MusicRequest:
 
 @attrs.frozen(kw_only=True)
 class SpeechRequest:
-    """One speech job for `SpeechAPI.generate_many`: the arguments of `SpeechAPI.create`."""
+    """One speech job for `SpeechAPI.generate_many`: the arguments of `SpeechAPI.create`.
+
+    Checked when built against the documented rules (`ValidationError`); the
+    live catalogue's limits, once fetched with ``client.speech.models()``, are
+    checked again when its job is created.
+    """
 
     text: str
     voice_id: str
@@ -74,9 +87,13 @@ class SpeechRequest:
     reply_ref: str | None = None
     max_jobs: int | None = None
 
-    def call(self, email: str | None) -> sansio.Call:
+    def __attrs_post_init__(self) -> None:
+        self.call(self.email)
+
+    def call(self, email: str | None, catalogue: SpeechModels | None = None) -> sansio.Call:
         """The create call for ``email`` (validated; raises `ValidationError`)."""
         return sansio.speech_create(
+            catalogue=catalogue,
             text=self.text,
             voice_id=self.voice_id,
             model=self.model,
@@ -204,6 +221,29 @@ class PollPolicy:
         """The wait before check number ``checks + 1`` (0 is the first), never above ``cap``."""
         base = grow(self.first, self.factor, checks, self.cap)
         return min(self.cap, base * (1 + self.jitter * rng.uniform(-1, 1)))
+
+
+def poll_policy(value: object, default: PollPolicy) -> PollPolicy:
+    """``poll_interval`` as a `PollPolicy`: ``None`` is ``default``; seconds are a fixed gap.
+
+    Raises:
+        ValidationError: Neither a `PollPolicy` nor a positive, finite number.
+    """
+    if value is None:
+        return default
+    if isinstance(value, PollPolicy):
+        return value
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValidationError(
+            "poll_interval", "must be a positive number of seconds or a PollPolicy"
+        )
+    seconds = float(value)
+    return PollPolicy(first=seconds, factor=1.0, cap=seconds, jitter=0.0)
 
 
 def grow(first: float, factor: float, steps: int, cap: float) -> float:

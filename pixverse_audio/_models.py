@@ -212,15 +212,32 @@ class Page(Generic[T]):
 
 @attrs.frozen(kw_only=True)
 class Voice:
-    """A speech voice (GET speech/voices)."""
+    """A speech voice (GET speech/voices): pass ``voice_id`` to ``speech.create``.
+
+    Attributes:
+        voice_id: The id ``speech.create`` takes, e.g. ``minimax_english_radiant_girl``.
+        provider_voice_id: The provider's own id (filled in by useapi.net).
+        display_name: A readable name.
+        provider: ``minimax`` or ``elevenlabs``.
+        gender: ``female``, ``male`` or ``neutral``, as the provider says.
+        age: ``young``, ``middle_aged``, ``old``, ... as the provider says.
+        accent: The accent, often empty.
+        style_tags: Words describing the voice (``bright``, ``warm``).
+        recommended_languages: Language codes the voice suits.
+        preview_url: A sample of the voice.
+        compatible_models: The models that take this voice.
+    """
 
     voice_id: str
+    provider_voice_id: str | None = None
     display_name: str | None = None
+    provider: str | None = None
     gender: str | None = None
     age: str | None = None
     accent: str | None = None
-    preview_url: str | None = None
+    style_tags: tuple[str, ...] = ()
     recommended_languages: tuple[str, ...] = ()
+    preview_url: str | None = None
     compatible_models: tuple[str, ...] = ()
     extra: Mapping[str, Any] = _extra()
 
@@ -372,15 +389,16 @@ class Availability:
 class UploadedFile:
     """A file stored by POST files; pass ``path`` as an ``image_paths`` entry.
 
-    Image uploads also report ``id``, ``size``, ``name`` and ``category``.
+    Image uploads also report ``id``, ``size``, ``name`` and ``category``
+    (numbers, as documented); audio and video uploads only ``path`` and ``url``.
     """
 
     path: str
     url: str | None = None
-    id: str | None = None
+    id: int | None = None
     size: int | None = None
     name: str | None = None
-    category: str | None = None
+    category: int | None = None
     err_msg: str | None = None
     extra: Mapping[str, Any] = _extra()
 

@@ -7,11 +7,12 @@ from functools import partial
 from typing import Any, cast
 
 from . import _sansio as sansio
-from ._engine import Batch, check_timeout, wait_for
+from ._engine import Batch, wait_for
 from ._errors import ValidationError
-from ._jobs import JobEvent, MusicRequest, PollPolicy
+from ._jobs import JobEvent, MusicRequest, PollPolicy, poll_policy
 from ._models import Job, Page, Track
 from ._resources import Resource, audio_id_of
+from ._validate import check_timeout
 
 __all__ = ["MusicAPI"]
 
@@ -96,7 +97,7 @@ class MusicAPI(Resource):
         job: str | Job | Track,
         *,
         timeout: float = 1200.0,
-        poll_interval: PollPolicy | None = None,
+        poll_interval: PollPolicy | float | None = None,
         cancel_on_timeout: bool = True,
     ) -> Track:
         """Poll a music job until it is final and return the COMPLETED track.
@@ -108,7 +109,8 @@ class MusicAPI(Resource):
         Args:
             job: The job, track or ``audio_id``.
             timeout: Seconds to wait in all (``math.inf``: no deadline).
-            poll_interval: A `PollPolicy` instead of the client's.
+            poll_interval: A `PollPolicy` instead of the client's, or a number of
+                seconds between checks (a fixed gap).
             cancel_on_timeout: On the deadline (or a cancellation), release the
                 job from the scheduler so its slot is free; it may still finish
                 and bill.
@@ -122,7 +124,7 @@ class MusicAPI(Resource):
             "music",
             job,
             timeout=timeout,
-            poll=poll_interval or self._client.poll,
+            poll=poll_policy(poll_interval, self._client.poll),
             cancel_on_timeout=cancel_on_timeout,
         )
         return cast(Track, result)
@@ -132,7 +134,7 @@ class MusicAPI(Resource):
         prompt: str,
         *,
         timeout: float = 1200.0,
-        poll_interval: PollPolicy | None = None,
+        poll_interval: PollPolicy | float | None = None,
         cancel_on_timeout: bool = True,
         **create_kwargs: Any,
     ) -> Track:
@@ -141,6 +143,7 @@ class MusicAPI(Resource):
         ``create_kwargs`` are the arguments of `create` (``model``, ``lyrics``, ...).
         """
         check_timeout(timeout)  # before the paid create, not after it
+        poll_policy(poll_interval, self._client.poll)
         job = await self.create(prompt, **create_kwargs)
         return await self.wait(
             job, timeout=timeout, poll_interval=poll_interval, cancel_on_timeout=cancel_on_timeout
@@ -153,7 +156,7 @@ class MusicAPI(Resource):
         timeout: float = 1200.0,
         max_attempts: int = 2,
         raise_on_error: bool = False,
-        poll_interval: PollPolicy | None = None,
+        poll_interval: PollPolicy | float | None = None,
         cancel_on_timeout: bool = True,
         on_event: Callable[[JobEvent], None] | None = None,
     ) -> Batch[MusicRequest, Track]:
@@ -181,7 +184,8 @@ class MusicAPI(Resource):
                 one is paid; FAILED is usually transient).
             raise_on_error: Raise the first failed result's error instead of
                 yielding it (the rest of the batch is stopped).
-            poll_interval: A `PollPolicy` instead of the client's.
+            poll_interval: A `PollPolicy` instead of the client's, or a number of
+                seconds between checks (a fixed gap).
             cancel_on_timeout: Release a job from the scheduler at its deadline.
             on_event: Called with a `JobEvent` for every step of every job.
 
@@ -195,7 +199,7 @@ class MusicAPI(Resource):
             timeout=timeout,
             max_attempts=max_attempts,
             raise_on_error=raise_on_error,
-            poll=poll_interval or self._client.poll,
+            poll=poll_policy(poll_interval, self._client.poll),
             cancel_on_timeout=cancel_on_timeout,
             on_event=on_event,
         )

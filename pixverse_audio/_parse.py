@@ -185,8 +185,17 @@ def parse_speech_models(reply: Reply) -> SpeechModels:
 
 
 def parse_availability(reply: Reply) -> Availability:
-    """The body of GET scheduler/available."""
-    return _one(reply, Availability, "available")
+    """The body of GET scheduler/available: ``{executing: [...], available: [...]}``.
+
+    ``available`` (the per-account capacity) must be a list; ``executing`` may
+    be missing (nothing runs).
+    """
+    data = _object(reply, "available")
+    _items(reply, data, ("available",), bare=False)
+    executing = data.get("executing")
+    if isinstance(executing, list):
+        data = {**data, "executing": [_scheduled_item(i) for i in executing]}
+    return structure(data, Availability, status_code=reply.status_code)
 
 
 def parse_account(reply: Reply) -> Account:
@@ -194,28 +203,85 @@ def parse_account(reply: Reply) -> Account:
     return _one(reply, Account, "email")
 
 
-def _list(reply: Reply, cls: type[T], what: str) -> list[T]:
+def _keys_seen(data: Mapping[str, Any]) -> str:
+    """The keys of an unexpected body, for an error message (at most 20, sorted)."""
+    keys = sorted(str(k) for k in data)
+    shown = ", ".join(repr(k) for k in keys[:20])
+    more = f" and {len(keys) - 20} more" if len(keys) > 20 else ""
+    return f"keys {shown}{more}" if keys else "no keys"
+
+
+def _items(reply: Reply, data: Any, keys: tuple[str, ...], *, bare: bool) -> list[Any]:
+    """The list a list endpoint answered: a bare array, or the first of ``keys`` in an object.
+
+    A body of any other shape (no known key, or a key that does not hold a
+    list) is a `ResponseFormatError` naming what it did hold: an unknown shape
+    never reads as an empty result.
+    """
+    if isinstance(data, list):
+        if bare:
+            return data
+        raise ResponseFormatError(
+            reply.status_code, f"expected a JSON object with {_one_of(keys)}, got an array", data
+        )
+    if not isinstance(data, dict):
+        raise ResponseFormatError(
+            reply.status_code,
+            f"expected a JSON object with {_one_of(keys)}, got {type(data).__name__}",
+            data,
+        )
+    key = next((k for k in keys if k in data), None)
+    if key is None:
+        if isinstance(data.get("error"), str):
+            raise APIError(reply.status_code, data["error"], data)
+        raise ResponseFormatError(
+            reply.status_code,
+            f"expected a JSON object with {_one_of(keys)}; it has {_keys_seen(data)}",
+            data,
+        )
+    items = data[key]
+    if not isinstance(items, list):
+        raise ResponseFormatError(
+            reply.status_code, f"expected {key} to be a list, got {type(items).__name__}", data
+        )
+    return items
+
+
+def _one_of(keys: tuple[str, ...]) -> str:
+    listed = " or ".join(repr(k) for k in keys)
+    return f"a list under {listed}"
+
+
+def _list(reply: Reply, cls: type[T], keys: tuple[str, ...]) -> list[T]:
+    """A list endpoint answering a bare JSON array (also tolerated under ``keys``)."""
     raise_for_status(reply)
-    data = _decode_json(reply)
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        raise APIError(reply.status_code, data["error"], data)
-    if not isinstance(data, list):
-        raise ResponseFormatError(reply.status_code, f"expected a JSON array of {what}", data)
-    return [structure(item, cls, status_code=reply.status_code) for item in data]
+    items = _items(reply, _decode_json(reply), keys, bare=True)
+    return structure_many(items, cls, status_code=reply.status_code)
+
+
+def _scheduled_item(item: object) -> object:
+    """Scheduler items carry ``id``; pages of 2024 called it ``video_id``."""
+    if isinstance(item, dict) and "id" not in item and "video_id" in item:
+        return {**item, "id": item["video_id"]}
+    return item
 
 
 def parse_scheduled_jobs(reply: Reply) -> list[ScheduledJob]:
-    """The body of GET scheduler/: a bare array."""
-    return _list(reply, ScheduledJob, "jobs")
+    """The body of GET scheduler/: a bare array (``executing`` or ``data`` tolerated)."""
+    raise_for_status(reply)
+    items = _items(reply, _decode_json(reply), ("executing", "data"), bare=True)
+    return structure_many(
+        [_scheduled_item(i) for i in items], ScheduledJob, status_code=reply.status_code
+    )
 
 
 def parse_minimax_songs(reply: Reply) -> list[MinimaxSong]:
-    """The body of GET /v1/minimax/music/: a bare array."""
-    return _list(reply, MinimaxSong, "songs")
+    """The body of GET /v1/minimax/music/: a bare array (``data`` tolerated)."""
+    return _list(reply, MinimaxSong, ("data",))
 
 
 def parse_cancel(reply: Reply) -> bool:
-    """DELETE scheduler/{id}: ``True`` on any 2xx, ``False`` on 404 (not running)."""
+    """DELETE scheduler/{id} or accounts/{email}: ``True`` on any 2xx, ``False`` on 404."""
     if reply.status_code == 404:
         return False
     raise_for_status(reply)
@@ -223,11 +289,21 @@ def parse_cancel(reply: Reply) -> bool:
 
 
 def parse_accounts(reply: Reply) -> list[Account]:
-    """The body of GET accounts/: a map of email to account."""
+    """The body of GET accounts: a map of email to account.
+
+    Every value must be an account object; anything else is a
+    `ResponseFormatError` (an unknown shape never reads as "no accounts").
+    """
     data = _object(reply, None)
     accounts = []
     for key, value in data.items():
-        if isinstance(value, dict) and "email" not in value:
+        if not isinstance(value, dict):
+            raise ResponseFormatError(
+                reply.status_code,
+                f"expected a map of email to account; {key!r} holds {type(value).__name__}",
+                data,
+            )
+        if "email" not in value:
             value = {**value, "email": key}
         accounts.append(structure(value, Account, status_code=reply.status_code))
     return accounts
@@ -261,36 +337,29 @@ def parse_page(
     offset: int,
     keep: Callable[[object], bool] | None = None,
     limit: int | None = None,
+    keys: tuple[str, ...] = ("data",),
 ) -> tuple[Page[T], int]:
-    """A v2 list page (``{data, next_offset, has_more}``; voices may be a bare list).
+    """A v2 list page: ``{<key>: [...], next_offset, has_more}`` or a bare array.
 
-    Returns the page (items filtered by ``keep``) and the number of items the
-    server sent before filtering, which pagination needs. A missing or null
-    ``has_more`` means no more pages, except for a bare list as long as
-    ``limit``, which may be followed by another.
+    ``keys`` are the envelope keys that may hold the items (the first present
+    one is used). Returns the page (items filtered by ``keep``) and the number
+    of items the server sent before filtering, which pagination needs. A
+    missing or null ``has_more`` means no more pages, except for a bare list as
+    long as ``limit``, which may be followed by another. A body of any other
+    shape raises `ResponseFormatError`, never an empty page.
     """
     raise_for_status(reply)
     data = _decode_json(reply)
-    bare = isinstance(data, list)
-    if bare:
-        data = {"data": data}
-    if not isinstance(data, dict):
-        raise ResponseFormatError(reply.status_code, "expected a JSON object with data", data)
-    if "data" not in data and isinstance(data.get("error"), str):
-        raise APIError(reply.status_code, data["error"], data)
-    items = data.get("data")
-    if items is None:
-        items = []  # every field is optional: no data is an empty page
-    if not isinstance(items, list):
-        raise ResponseFormatError(reply.status_code, "expected data to be a list", data)
-    next_offset = data.get("next_offset")
+    items = _items(reply, data, keys, bare=True)
+    envelope: Mapping[str, Any] = data if isinstance(data, dict) else {}
+    next_offset = envelope.get("next_offset")
     if next_offset is not None and (
         isinstance(next_offset, bool) or not isinstance(next_offset, int)
     ):
         raise ResponseFormatError(reply.status_code, "next_offset is not an integer", data)
-    has_more = data.get("has_more")
+    has_more = envelope.get("has_more")
     if has_more is None:
-        has_more = bare and limit is not None and len(items) >= limit
+        has_more = not envelope and limit is not None and len(items) >= limit
     if not isinstance(has_more, bool):
         raise ResponseFormatError(reply.status_code, "has_more is not a boolean", data)
     chosen = [i for i in items if keep(i)] if keep else items
@@ -312,5 +381,5 @@ def parse_speech_page(reply: Reply, *, offset: int) -> tuple[Page[SpeechClip], i
 def parse_voice_page(
     reply: Reply, *, offset: int, limit: int | None = None
 ) -> tuple[Page[Voice], int]:
-    """A voices page (a ``data`` list or a bare list; the envelope is undocumented)."""
-    return parse_page(reply, Voice, offset=offset, limit=limit)
+    """A voices page: the documented ``{"voices": [...]}``, or ``data``, or a bare list."""
+    return parse_page(reply, Voice, offset=offset, limit=limit, keys=("voices", "data"))

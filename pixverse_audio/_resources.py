@@ -8,14 +8,14 @@ the client's single `_send`, parse the reply (pure, maps errors).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
 from . import _sansio as sansio
-from ._errors import ValidationError
+from ._errors import APIError, PixverseAudioError, ValidationError
 from ._models import (
     Account,
     Availability,
@@ -171,7 +171,7 @@ class AccountsAPI(Resource):
     """Configured PixVerse accounts: ``client.accounts``."""
 
     async def list(self) -> list[Account]:
-        """Every configured account (GET accounts/).
+        """Every configured account (GET accounts).
 
         Raises:
             NotFoundError: No account is configured yet.
@@ -179,5 +179,73 @@ class AccountsAPI(Resource):
         return await self._client._call(sansio.accounts_list(), sansio.parse_accounts)
 
     async def get(self, email: str) -> Account:
-        """One configured account (GET accounts/{email}); ``.max_jobs`` is its cap."""
+        """One configured account (GET accounts/{email}); ``.max_jobs`` is its cap.
+
+        Raises:
+            NotFoundError: ``email`` is not configured.
+        """
         return await self._client._call(sansio.accounts_get(email), sansio.parse_account)
+
+    async def create(
+        self, email: str, *, password: str, max_jobs: int, token: str | None = None
+    ) -> Account:
+        """Add or update an account (POST accounts/{email}); returns it as saved (201).
+
+        This is how an account's ``maxJobs`` is set, and how an account is
+        recovered after a 596 (`AccountError`): fix it on pixverse.ai, then
+        save it again. The password and ``token`` are never logged, shown in
+        a repr, or quoted in an error.
+
+        Args:
+            email: The PixVerse account's email.
+            password: Its PixVerse password.
+            max_jobs: Jobs useapi.net runs at once on it (1..8); keep it within
+                the plan's concurrent generations.
+            token: A PixVerse session token (for development only).
+
+        Raises:
+            ValidationError: A bad argument; nothing was sent.
+            BadRequestError: useapi.net refused the account (e.g. a wrong password).
+        """
+        call = sansio.accounts_create(
+            email=email, password=password, max_jobs=max_jobs, token=token
+        )
+        try:
+            return await self._client._call(call, sansio.parse_account)
+        except PixverseAudioError as exc:
+            raise _without_secrets(exc, (password, token)) from exc.__cause__
+
+    async def delete(self, email: str) -> bool:
+        """Remove an account's configuration (DELETE accounts/{email}).
+
+        Returns:
+            ``True`` if it was configured, ``False`` if it was not (404).
+        """
+        return await self._client._call(sansio.accounts_delete(email), sansio.parse_cancel)
+
+
+def _without_secrets(exc: PixverseAudioError, secrets: Iterable[str | None]) -> PixverseAudioError:
+    """``exc`` with any echo of ``secrets`` in its message and body replaced by ``<hidden>``."""
+    hidden = [s for s in secrets if s]
+    text = str(exc)
+    if not any(s in text or s in repr(getattr(exc, "body", None)) for s in hidden):
+        return exc
+
+    def scrub(value: object) -> object:
+        if isinstance(value, str):
+            for secret in hidden:
+                value = value.replace(secret, "<hidden>")
+            return value
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    if isinstance(exc, APIError):
+        clean: PixverseAudioError = type(exc)(
+            exc.status_code, str(scrub(exc.message)), scrub(exc.body)
+        )
+    else:
+        clean = PixverseAudioError(str(scrub(text)))
+    return clean

@@ -265,8 +265,8 @@ def scheduler_list() -> Call:
 
 
 def scheduler_available() -> Call:
-    """GET scheduler/available/."""
-    return Call(method="GET", path=f"{V2}/scheduler/available/")
+    """GET scheduler/available (no trailing slash, as documented)."""
+    return Call(method="GET", path=f"{V2}/scheduler/available")
 
 
 def scheduler_cancel(job_id: object) -> Call:
@@ -275,25 +275,70 @@ def scheduler_cancel(job_id: object) -> Call:
 
 
 def accounts_list() -> Call:
-    """GET accounts/."""
-    return Call(method="GET", path=f"{V2}/accounts/")
+    """GET accounts (no trailing slash, as documented)."""
+    return Call(method="GET", path=f"{V2}/accounts")
 
 
 def accounts_get(email: object) -> Call:
     """GET accounts/{email}."""
-    return Call(method="GET", path=f"{V2}/accounts/{v.check_id('email', email)}")
+    return Call(method="GET", path=f"{V2}/accounts/{_account_email(email)}")
 
 
-_CONTENT_TYPES: Final = {
+def _account_email(email: object) -> str:
+    v.check_email("email", email)
+    return v.check_id("email", email)
+
+
+def accounts_create(
+    *, email: object, password: object, max_jobs: object, token: object = None
+) -> Call:
+    """POST accounts/{email} with ``{email, password, maxJobs[, token]}`` (create or update).
+
+    The password and token are secrets: the `Call` hides them from its repr
+    and `Call.payload`, and no error message quotes them.
+    """
+    path_email = _account_email(email)
+    if not isinstance(password, str) or not password:
+        raise ValidationError("password", "must be a non-empty string")
+    if len(password) > 1024:
+        raise ValidationError("password", "is longer than 1,024 characters")
+    v.check_count("max_jobs", max_jobs, low=1, high=8)
+    body: dict[str, Any] = {"email": email, "password": password, "maxJobs": max_jobs}
+    if token is not None:
+        if not isinstance(token, str) or not token.strip():
+            raise ValidationError("token", "must be a non-empty string")
+        if len(token) > 8192:
+            raise ValidationError("token", "is longer than 8,192 characters")
+        body["token"] = token
+    # Re-saving an account is idempotent: safe to resend, like a read.
+    return Call(method="POST", path=f"{V2}/accounts/{path_email}", json=body)
+
+
+def accounts_delete(email: object) -> Call:
+    """DELETE accounts/{email}: remove the account's configuration."""
+    return Call(method="DELETE", path=f"{V2}/accounts/{_account_email(email)}")
+
+
+_CONTENT_TYPES: Final = {  # the documented upload types, by file suffix
     ".png": "image/png",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".gif": "image/gif",
     ".webp": "image/webp",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".3gp": "video/3gpp",
+    ".mkv": "video/x-matroska",
+    ".flv": "video/x-flv",
+    ".mpeg": "video/mpeg",
+    ".mpg": "video/mpeg",
+    ".ts": "video/MP2T",
+    ".avi": "video/x-msvideo",
+    ".mjpeg": "video/x-motion-jpeg",
+    ".webm": "video/webm",
+    ".ogv": "video/ogg",
     ".wav": "audio/wav",
     ".mp3": "audio/mpeg",
-    ".mp4": "video/mp4",
-    ".webm": "video/webm",
 }
 _MAGIC: Final = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -302,6 +347,9 @@ _MAGIC: Final = (
     (b"GIF89a", "image/gif"),
     (b"ID3", "audio/mpeg"),
     (b"\x1a\x45\xdf\xa3", "video/webm"),
+    (b"FLV\x01", "video/x-flv"),
+    (b"OggS", "video/ogg"),
+    (b"\x00\x00\x01\xba", "video/mpeg"),
 )
 MAX_UPLOAD: Final = 5 * 1024**3
 
@@ -315,8 +363,13 @@ def sniff_content_type(head: bytes) -> str | None:
         return "image/webp"
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "audio/wav"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
     if head[4:8] == b"ftyp":
-        return "video/mp4"
+        brand = head[8:11]
+        if brand == b"3gp":
+            return "video/3gpp"
+        return "video/quicktime" if brand == b"qt " else "video/mp4"
     if len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
         return "audio/mpeg"
     return None

@@ -7,11 +7,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from . import _sansio as sansio
-from ._engine import Batch, check_timeout, wait_for
+from ._engine import Batch, wait_for
 from ._errors import ValidationError
-from ._jobs import JobEvent, PollPolicy, SpeechRequest
+from ._jobs import JobEvent, PollPolicy, SpeechRequest, poll_policy
 from ._models import Job, Page, SpeechClip, SpeechModels, Voice
 from ._resources import Resource, audio_id_of
+from ._validate import check_timeout
 
 if TYPE_CHECKING:
     from ._client import AsyncClient
@@ -114,7 +115,7 @@ class SpeechAPI(Resource):
         job: str | Job | SpeechClip,
         *,
         timeout: float = 600.0,
-        poll_interval: PollPolicy | None = None,
+        poll_interval: PollPolicy | float | None = None,
         cancel_on_timeout: bool = True,
     ) -> SpeechClip:
         """Poll a speech job until it is final and return the COMPLETED clip.
@@ -130,7 +131,7 @@ class SpeechAPI(Resource):
             "speech",
             job,
             timeout=timeout,
-            poll=poll_interval or self._client.poll,
+            poll=poll_policy(poll_interval, self._client.poll),
             cancel_on_timeout=cancel_on_timeout,
         )
         return cast(SpeechClip, result)
@@ -141,12 +142,13 @@ class SpeechAPI(Resource):
         voice_id: str,
         *,
         timeout: float = 600.0,
-        poll_interval: PollPolicy | None = None,
+        poll_interval: PollPolicy | float | None = None,
         cancel_on_timeout: bool = True,
         **create_kwargs: Any,
     ) -> SpeechClip:
         """Create a speech job and wait for its clip: `create` then `wait`."""
         check_timeout(timeout)  # before the paid create, not after it
+        poll_policy(poll_interval, self._client.poll)
         job = await self.create(text, voice_id, **create_kwargs)
         return await self.wait(
             job, timeout=timeout, poll_interval=poll_interval, cancel_on_timeout=cancel_on_timeout
@@ -159,7 +161,7 @@ class SpeechAPI(Resource):
         timeout: float = 600.0,
         max_attempts: int = 2,
         raise_on_error: bool = False,
-        poll_interval: PollPolicy | None = None,
+        poll_interval: PollPolicy | float | None = None,
         cancel_on_timeout: bool = True,
         on_event: Callable[[JobEvent], None] | None = None,
     ) -> Batch[SpeechRequest, SpeechClip]:
@@ -171,7 +173,7 @@ class SpeechAPI(Resource):
             timeout=timeout,
             max_attempts=max_attempts,
             raise_on_error=raise_on_error,
-            poll=poll_interval or self._client.poll,
+            poll=poll_policy(poll_interval, self._client.poll),
             cancel_on_timeout=cancel_on_timeout,
             on_event=on_event,
         )

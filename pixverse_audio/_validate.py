@@ -24,6 +24,7 @@ __all__ = [
     "check_music",
     "check_speech",
     "check_text",
+    "check_timeout",
 ]
 
 MUSIC_PROMPT_LIMITS: Final[Mapping[str, int]] = {
@@ -123,6 +124,18 @@ def check_count(field: str, value: object, *, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValidationError(field, f"must be between {low} and {high}, got {value}")
     return value
+
+
+def check_timeout(timeout: object, field: str = "timeout") -> float:
+    """A wait's deadline must be a positive number (``math.inf`` to wait forever)."""
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or math.isnan(timeout)
+        or not timeout > 0
+    ):
+        raise ValidationError(field, "must be a positive number of seconds (math.inf: forever)")
+    return float(timeout)
 
 
 def check_bool(field: str, value: object) -> bool:

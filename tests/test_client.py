@@ -46,12 +46,12 @@ WAV = b"RIFF\x24\x08\x00\x00WAVEfmt \x10\x00\x00\x00" + b"\x04" * 32
 IMAGE_UPLOAD = {
     "result": [
         {
-            "id": "987",
+            "id": 987,
             "url": "https://media.pixverse.ai/upload/cover.png",
             "path": "upload/cover.png",
             "size": 48,
             "name": "cover.png",
-            "category": "image",
+            "category": 0,
             "err_msg": "",
         }
     ]
@@ -273,7 +273,7 @@ async def test_base_url_path_prefix_prefixes_every_request(
     client = make_client(recorder, base_url=base_url)
     assert client.base_url == "http://localhost:8800/api"
     await _call_everything(client, tmp_path)
-    assert len(recorder.requests) == 17
+    assert len(recorder.requests) == 19
     for request in recorder.requests:
         assert request.url.scheme == "http"
         assert request.url.host == "localhost"
@@ -881,7 +881,7 @@ async def test_scheduler_list(client: AsyncClient, recorder: Recorder) -> None:
 
 @pytest.mark.anyio
 async def test_scheduler_available(client: AsyncClient, recorder: Recorder) -> None:
-    """scheduler.available GETs scheduler/available/ and parses executing and free slots."""
+    """scheduler.available GETs scheduler/available (no trailing slash) and parses both lists."""
     recorder.then(
         json_response(
             200,
@@ -893,7 +893,7 @@ async def test_scheduler_available(client: AsyncClient, recorder: Recorder) -> N
     )
     availability = await client.scheduler.available()
     request = recorder.requests[0]
-    assert (request.method, request.url.raw_path) == ("GET", f"{V2}/scheduler/available/".encode())
+    assert (request.method, request.url.raw_path) == ("GET", f"{V2}/scheduler/available".encode())
     assert [j.id for j in availability.executing] == [MUSIC_ID]
     entry = availability.for_email(EMAIL)
     assert entry is not None
@@ -995,7 +995,8 @@ async def test_upload_image_response_gives_path(client: AsyncClient, recorder: R
     assert params(recorder.requests[0]) == {}
     assert uploaded.path == "upload/cover.png"
     assert uploaded.url == "https://media.pixverse.ai/upload/cover.png"
-    assert uploaded.id == "987"
+    assert uploaded.id == 987
+    assert uploaded.category == 0
 
 
 @pytest.mark.anyio
@@ -1085,12 +1086,12 @@ async def test_upload_bad_input_sends_nothing(
 
 @pytest.mark.anyio
 async def test_accounts_list(client: AsyncClient, recorder: Recorder) -> None:
-    """accounts.list GETs accounts/ and turns the email map into accounts, password dropped."""
+    """accounts.list GETs accounts (no trailing slash): the email map as accounts, no password."""
     other = {"maxJobs": 1, "password": "…secured…"}  # no "email": taken from the key
     recorder.then(json_response(200, {EMAIL: ACCOUNT, "b@example.com": other}))
     accounts = await client.accounts.list()
     request = recorder.requests[0]
-    assert (request.method, request.url.raw_path) == ("GET", f"{V2}/accounts/".encode())
+    assert (request.method, request.url.raw_path) == ("GET", f"{V2}/accounts".encode())
     assert {a.email: a.max_jobs for a in accounts} == {EMAIL: 3, "b@example.com": 1}
     for account in accounts:
         assert isinstance(account, Account)
@@ -1129,7 +1130,7 @@ def _router(request: httpx.Request) -> httpx.Response:
     if tail == f"{V2}/speech/":
         return json_response(200, {"data": [SPEECH_CLIP], "has_more": False})
     if tail == f"{V2}/speech/voices":
-        return json_response(200, {"data": [{"voice_id": "v"}], "has_more": False})
+        return json_response(200, {"voices": [{"voice_id": "v"}]})
     if tail == f"{V2}/speech/models":
         return json_response(200, SPEECH_MODELS)
     if tail.startswith(f"{V2}/speech/"):
@@ -1140,21 +1141,23 @@ def _router(request: httpx.Request) -> httpx.Response:
         return json_response(200, MINIMAX_SONG)
     if tail == f"{V2}/scheduler/":
         return json_response(200, [SCHEDULED])
-    if tail == f"{V2}/scheduler/available/":
+    if tail == f"{V2}/scheduler/available":
         return json_response(200, {"executing": [], "available": []})
     if request.method == "DELETE":
         return httpx.Response(204)
     if tail == f"{V2}/files/":
         return json_response(200, AUDIO_UPLOAD)
-    if tail == f"{V2}/accounts/":
+    if tail == f"{V2}/accounts":
         return json_response(200, {EMAIL: ACCOUNT})
+    if tail.startswith(f"{V2}/accounts/") and request.method == "POST":
+        return json_response(201, ACCOUNT)
     if tail.startswith(f"{V2}/accounts/"):
         return json_response(200, ACCOUNT)
     return json_response(418, {"error": f"unrouted {path}"})
 
 
 async def _call_everything(client: AsyncClient, tmp_path: Path) -> None:
-    """Call every public endpoint method once (17 requests)."""
+    """Call every public endpoint method once (19 requests)."""
     file = tmp_path / "cover.png"
     file.write_bytes(PNG)
     await client.music.create("rain")
@@ -1174,3 +1177,5 @@ async def _call_everything(client: AsyncClient, tmp_path: Path) -> None:
     await client.files.upload(file)
     await client.accounts.list()
     await client.accounts.get(EMAIL)
+    await client.accounts.create(EMAIL, password="pw-secret", max_jobs=2)
+    await client.accounts.delete(EMAIL)

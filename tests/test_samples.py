@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
@@ -19,12 +19,15 @@ import pytest
 from conftest import SAMPLES, sample, sample_bytes
 
 from pixverse_audio import (
+    Account,
     AccountError,
     APIError,
     AudioStatus,
     AuthenticationError,
+    Availability,
     BadRequestError,
     BusyError,
+    CreditFormula,
     InsufficientCreditsError,
     Job,
     MinimaxSong,
@@ -32,22 +35,57 @@ from pixverse_audio import (
     NotFoundError,
     Page,
     PaymentRequiredError,
+    ScheduledJob,
     SpeechClip,
+    SpeechModels,
     SubscriptionExpiredError,
     Track,
+    UploadedFile,
+    Voice,
 )
 from pixverse_audio import _sansio as sansio
 from pixverse_audio._sansio import Reply
 
 NAME = re.compile(r"\A(?P<endpoint>[a-z0-9_]+?)_(?P<status>\d{3})(?:_(?P<variant>[a-z0-9_]+))?\Z")
 
-SAMPLE_NAMES = sorted(p.stem for p in SAMPLES.glob("*.json"))
+SAMPLE_NAMES = sorted(p.stem for p in SAMPLES.iterdir() if p.suffix in (".json", ".txt"))
+"""Every sample: JSON bodies (``.json``) and the plain-text ones some pages print (``.txt``)."""
+
+
+def _raw(name: str) -> bytes:
+    """The body of sample ``name`` as served (JSON or plain text)."""
+    json_path = SAMPLES / f"{name}.json"
+    return json_path.read_bytes() if json_path.exists() else sample_bytes_txt(name)
+
+
+def sample_bytes_txt(name: str) -> bytes:
+    return (SAMPLES / f"{name}.txt").read_bytes()
+
+
+def _error_text(name: str) -> tuple[str, Any]:
+    """The message and body a client must report for error sample ``name``."""
+    json_path = SAMPLES / f"{name}.json"
+    if json_path.exists():
+        body = sample(name)
+        return body["error"], body
+    text = sample_bytes_txt(name).decode().strip()
+    return text.splitlines()[0], text
+
 
 PARSERS: dict[str, Callable[[Reply], Any]] = {
     "music_create": sansio.parse_job,
     "music_get": sansio.parse_track,
     "music_list": partial(sansio.parse_music_page, offset=0),
+    "speech_get": sansio.parse_speech_clip,
     "speech_list": partial(sansio.parse_speech_page, offset=0),
+    "speech_voices": partial(sansio.parse_voice_page, offset=0),
+    "speech_models": sansio.parse_speech_models,
+    "scheduler_list": sansio.parse_scheduled_jobs,
+    "scheduler_available": sansio.parse_availability,
+    "files_upload": sansio.parse_uploaded_file,
+    "accounts_list": sansio.parse_accounts,
+    "accounts_get": sansio.parse_account,
+    "accounts_create": sansio.parse_account,
     "minimax_music_list": sansio.parse_minimax_songs,
 }
 """Endpoint (file name prefix) -> the sansio parser for its responses."""
@@ -73,7 +111,7 @@ def _split(name: str) -> tuple[str, int]:
 
 def _reply(name: str, **headers: str) -> Reply:
     _, status = _split(name)
-    return Reply(status_code=status, headers=headers, body=sample_bytes(name))
+    return Reply(status_code=status, headers=headers, body=_raw(name))
 
 
 def _is_success(name: str) -> bool:
@@ -199,11 +237,128 @@ def _check_minimax_music_list_200(songs: list[MinimaxSong]) -> None:
         assert dict(song.extra) == {}
 
 
+def _check_speech_get_200(clip: SpeechClip) -> None:
+    assert isinstance(clip, SpeechClip)
+    assert clip.audio_id == "user:<userid>-pixverse:<email>-speech:<number>"
+    assert clip.status is AudioStatus.COMPLETED
+    assert clip.final is True
+    assert clip.completed is True
+    assert clip.create_mode == "voice"
+    assert (clip.provider, clip.model) == ("minimax", "speech-2.8-hd")
+    assert (clip.voice_id, clip.voice_name) == ("minimax_english_radiant_girl", "Radiant Girl")
+    assert clip.language_code == "en"
+    assert clip.text == "May the Force be with you."
+    assert clip.name == "PixVerse_Speech_11223344.mp3"
+    assert (clip.duration, clip.credits) == (3, 1)
+    _check_audio_times(clip, datetime(2026, 6, 23, 12, 35, 6, tzinfo=timezone.utc))
+    assert dict(clip.extra) == {}
+
+
+def _check_speech_voices_200(result: tuple[Page[Voice], int]) -> None:
+    page, received = result
+    assert received == 1
+    assert (page.next_offset, page.has_more) == (None, False)
+    (voice,) = page.items
+    assert isinstance(voice, Voice)
+    assert voice.voice_id == "minimax_english_radiant_girl"
+    assert voice.provider_voice_id == "English_radiant_girl"
+    assert voice.display_name == "Radiant Girl"
+    assert voice.provider == "minimax"
+    assert (voice.gender, voice.age, voice.accent) == ("female", "young", "")
+    assert voice.style_tags == ("bright", "warm")
+    assert dict(voice.extra) == {}
+
+
+def _check_speech_models_200(models: SpeechModels) -> None:
+    assert models.default_model == "speech-2.8-hd"
+    assert [g.provider for g in models.provider_groups] == ["minimax", "elevenlabs"]
+    hd = models.get("speech-2.8-hd")
+    assert hd is not None
+    assert hd.max_characters == 10000
+    assert "auto" in hd.supported_language_codes
+    assert hd.credit_formula == CreditFormula(unit_characters=50, unit_credits=1, round_up=True)
+    assert "calm" in hd.emotions
+    v3 = models.get("eleven-v3")
+    assert v3 is not None
+    assert (v3.provider, v3.max_characters, v3.emotions) == ("elevenlabs", 5000, ())
+
+
+def _check_scheduled(jobs: Sequence[ScheduledJob]) -> None:
+    first = jobs[0]
+    assert first.id == "user:user_id-pixverse:email-video:id1"
+    assert first.started == datetime(2024, 9, 25, 1, 55, 16, 128000, tzinfo=timezone.utc)
+    assert (first.elapsed, first.elapsed_seconds) == ("03:57", 237)
+    assert (first.reply_url, first.reply_ref) == ("<optional callback URL>", "<optional reference>")
+
+
+def _check_scheduler_list_200(jobs: list[ScheduledJob]) -> None:
+    assert [j.type for j in jobs] == ["video", "image"]
+    _check_scheduled(jobs)
+
+
+def _check_availability(availability: Availability) -> None:
+    assert [(a.email, a.max_jobs, a.executing, a.available) for a in availability.accounts] == [
+        ("<email_1>", 5, 0, 5),
+        ("<email_2>", 8, 3, 2),
+        ("<email_N>", 3, 2, 1),
+    ]
+    assert len(availability.executing) == 2
+    _check_scheduled(availability.executing)
+
+
+def _check_scheduler_available_200(availability: Availability) -> None:
+    _check_availability(availability)
+    assert [j.type for j in availability.executing] == ["video", "image"]
+
+
+def _check_scheduler_available_200_2024(availability: Availability) -> None:
+    _check_availability(availability)  # "video_id" read as the id
+
+
+def _check_account(account: Account, email: str = "<account email>", max_jobs: int = 3) -> None:
+    assert isinstance(account, Account)
+    assert (account.email, account.max_jobs) == (email, max_jobs)
+    assert "password" not in account.extra
+    assert "secured" not in repr(account)
+
+
+def _check_accounts_list_200(accounts: list[Account]) -> None:
+    assert [(a.email, a.max_jobs) for a in accounts] == [("<email #1>", 8), ("<email #2>", 3)]
+    for account in accounts:
+        _check_account(account, account.email, account.max_jobs or 0)
+
+
+def _check_files_upload_200_image(uploaded: UploadedFile) -> None:
+    assert (uploaded.id, uploaded.category, uploaded.size) == (123456, 0, 112233)
+    assert (uploaded.path, uploaded.url, uploaded.name) == (
+        "<file path>",
+        "<file url>",
+        "<file name>",
+    )
+    assert uploaded.err_msg == ""
+
+
+def _check_files_upload_200_media(uploaded: UploadedFile) -> None:
+    assert (uploaded.path, uploaded.url) == ("<file path>", "<file url>")
+    assert (uploaded.id, uploaded.category) == (None, None)
+
+
 SUCCESS_CHECKS: dict[str, Callable[[Any], None]] = {
     "music_create_200": _check_music_create_200,
     "music_get_200": _check_music_get_200,
     "music_list_200": _check_music_list_200,
+    "speech_get_200": _check_speech_get_200,
     "speech_list_200": _check_speech_list_200,
+    "speech_voices_200": _check_speech_voices_200,
+    "speech_models_200": _check_speech_models_200,
+    "scheduler_list_200": _check_scheduler_list_200,
+    "scheduler_available_200": _check_scheduler_available_200,
+    "scheduler_available_200_2024": _check_scheduler_available_200_2024,
+    "files_upload_200_image": _check_files_upload_200_image,
+    "files_upload_200_media": _check_files_upload_200_media,
+    "accounts_list_200": _check_accounts_list_200,
+    "accounts_get_200": _check_account,
+    "accounts_create_201": _check_account,
     "minimax_music_list_200": _check_minimax_music_list_200,
 }
 """Success sample -> what its parsed model must look like."""
@@ -218,9 +373,13 @@ def test_samples_directory_is_not_empty() -> None:
     assert "music_get_200" in SAMPLE_NAMES
 
 
-def test_every_sample_file_is_json() -> None:
-    """Every file in tests/samples/ except the README is a .json sample the listing sees."""
-    others = [p.name for p in SAMPLES.iterdir() if p.suffix != ".json" and p.name != "README.md"]
+def test_every_sample_file_is_listed() -> None:
+    """Every file in tests/samples/ but the README is a .json or .txt sample the listing sees."""
+    others = [
+        p.name
+        for p in SAMPLES.iterdir()
+        if p.suffix not in (".json", ".txt") and p.name != "README.md"
+    ]
     assert others == []
 
 
@@ -268,13 +427,13 @@ def test_success_sample_parses(name: str) -> None:
 def test_error_sample_raises_mapped_class(name: str) -> None:
     """raise_for_status raises exactly the documented class, with the sample's error text."""
     _, status = _split(name)
-    body = sample(name)
+    message, body = _error_text(name)
     with pytest.raises(APIError) as caught:
         sansio.raise_for_status(_reply(name))
     exc = caught.value
     assert type(exc) is ERRORS[status]
     assert exc.status_code == status
-    assert exc.message == body["error"]
+    assert exc.message == message
     assert exc.body == body
 
 
@@ -285,7 +444,7 @@ def test_error_sample_raises_through_endpoint_parser(name: str) -> None:
     with pytest.raises(APIError) as caught:
         PARSERS[endpoint](_reply(name))
     assert type(caught.value) is ERRORS[status]
-    assert caught.value.message == sample(name)["error"]
+    assert caught.value.message == _error_text(name)[0]
 
 
 # ------------------------------------------------------------ sample variants

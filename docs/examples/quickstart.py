@@ -15,7 +15,9 @@ async def main(client: AsyncClient) -> None:
 
 
 async def run() -> None:
-    async with AsyncClient() as client:  # token from $USEAPI_TOKEN
+    # The token comes from $USEAPI_TOKEN, the URL from $USEAPI_BASE_URL (default
+    # https://api.useapi.net): set it to a `pixverse-audio emulator` to run offline.
+    async with AsyncClient() as client:
         await main(client)
 
 

@@ -30,7 +30,7 @@ import httpx
 
 from .. import AsyncClient, PollPolicy
 from .._retry import RetryPolicy
-from . import _wire
+from . import _extra, _wire  # noqa: F401 - _extra first: one line when the extra is missing
 from ._app import ConnectionDropped, ConnectionRefused, EmulatorApp
 from ._faults import ROUTES, Fault, Faults
 from ._server import serve_emulator

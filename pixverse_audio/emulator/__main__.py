@@ -1,12 +1,26 @@
-"""``python -m pixverse_audio.emulator``: serve the emulator over HTTP."""
+"""``python -m pixverse_audio.emulator`` (and ``pixverse-audio emulator``): serve it over HTTP.
+
+Needs only the ``emulator`` extra, so the options are parsed with argparse,
+formatted like the rest of the command line (``[default: ...]``). The port is
+bound before anything is printed: a busy port is one error line and exit 1,
+never a "running" banner first.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["main"]
+__all__ = ["main", "parser"]
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help laid out as click lays out the rest of the command: ``Usage:`` and ``Options:``."""
+
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: Any = None) -> None:
+        super().add_usage(usage, actions, groups, prefix="Usage: ")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -15,33 +29,71 @@ def parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog="pixverse-audio emulator",
-        description="Serve a local emulator of useapi.net's PixVerse audio API.",
+        usage="pixverse-audio emulator [OPTIONS]",
+        description="Serve a local emulator of useapi.net's PixVerse audio API over HTTP "
+        "until interrupted. Point a client at it with --base-url or $USEAPI_BASE_URL.",
+        formatter_class=_Formatter,
+        add_help=False,
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    p.add_argument("--port", type=int, default=8800, help="port to listen on (8800)")
-    p.add_argument("--accounts", type=int, default=3, help="number of accounts (3)")
-    p.add_argument("--max-jobs", type=int, default=4, help="maxJobs of every account, 1-8 (4)")
-    p.add_argument("--speed", type=float, default=60.0, help="API seconds per real second (60)")
-    p.add_argument("--seed", type=int, default=0, help="seed for timings and failures (0)")
-    p.add_argument("--failure-rate", type=float, default=0.0, help="share of FAILED jobs (0)")
-    p.add_argument("--credits", type=float, default=1_000_000, help="credits per account")
-    p.add_argument("--token", default=DEFAULT_TOKEN, help=f"accepted API token ({DEFAULT_TOKEN})")
-    p.add_argument(
+    p._optionals.title = "Options"
+
+    def add(*names: str, **kwargs: Any) -> None:  # click's metavars: TEXT, INTEGER, FLOAT
+        if kwargs.get("action") is None:
+            kind = kwargs.get("type")
+            kwargs["metavar"] = "INTEGER" if kind is int else "FLOAT" if kind is float else "TEXT"
+        p.add_argument(*names, **kwargs)
+
+    add("--host", default="127.0.0.1", help="Address to listen on.  [default: 127.0.0.1]")
+    add(
+        "--port",
+        type=int,
+        default=8800,
+        help="TCP port to listen on (0 to 65535).  [default: 8800]",
+    )
+    add("--accounts", type=int, default=3, help="How many accounts.  [default: 3]")
+    add("--max-jobs", type=int, default=4, help="maxJobs of every account (1 to 8).  [default: 4]")
+    add(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="API seconds per real second (60: a minute-long job takes a second).  [default: 60]",
+    )
+    add("--seed", type=int, default=0, help="Seed for timings and failures.  [default: 0]")
+    add(
+        "--failure-rate",
+        type=float,
+        default=0.0,
+        help="Share of jobs that end FAILED (0 to 1).  [default: 0]",
+    )
+    add("--credits", type=float, default=1_000_000, help="Credits per account.  [default: 1000000]")
+    add(
+        "--token",
+        default=DEFAULT_TOKEN,
+        help=f"The API token it accepts.  [default: {DEFAULT_TOKEN}]",
+    )
+    add(
         "--job-seconds",
         type=float,
         default=None,
-        help="make every job take exactly this many API seconds (default: realistic ranges)",
+        help="Make every job take exactly this many API seconds  [default: realistic ranges]",
     )
-    p.add_argument("--quiet", action="store_true", help="log only errors")
+    add("--quiet", action="store_true", help="Log only errors.")
+    p.add_argument("-h", "--help", action="help", help="Show this message and exit.")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and serve until interrupted."""
+    """Parse ``argv``, bind the port, then serve until interrupted."""
     from . import Emulator, Timing
-    from ._server import run_emulator
+    from ._server import bind, run_emulator
 
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a usage error (2), already printed
+        return int(exit_.code or 0)
+    if not 0 <= args.port <= 65535:
+        print("pixverse-audio emulator: --port must be within 0..65535", file=sys.stderr)
+        return 2
     fixed = Timing.fixed(args.job_seconds) if args.job_seconds is not None else None
     try:
         emulator = Emulator(
@@ -58,19 +110,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"pixverse-audio emulator: {exc}", file=sys.stderr)
         return 2
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        print(
+            f"pixverse-audio emulator: cannot listen on {args.host}:{args.port}: {why}",
+            file=sys.stderr,
+        )
+        return 1
+    port = sock.getsockname()[1]
     print(
-        f"PixVerse audio emulator on http://{args.host}:{args.port} "
+        f"PixVerse audio emulator on http://{args.host}:{port} "
         f"(token {args.token!r}, {args.accounts} accounts x maxJobs {args.max_jobs}, "
         f"speed {args.speed:g})",
         flush=True,
     )
-    try:
-        run_emulator(
-            emulator, host=args.host, port=args.port, log_level="error" if args.quiet else "info"
-        )
-    except OSError as exc:
-        print(f"pixverse-audio emulator: {exc}", file=sys.stderr)
-        return 1
+    run_emulator(emulator, sock, log_level="error" if args.quiet else "info")
     return 0
 
 

@@ -24,7 +24,8 @@ from starlette.types import Receive, Scope, Send
 from . import _audio, _wire
 from ._catalogue import SPEECH_MODELS, VOICES, speech_models_body
 from ._faults import Fault
-from ._rules import Reject
+from ._rules import Reject, as_int, as_str
+from ._state import NOT_CONFIGURED
 
 if TYPE_CHECKING:
     from . import Emulator
@@ -32,9 +33,12 @@ if TYPE_CHECKING:
 __all__ = ["ConnectionDropped", "ConnectionRefused", "EmulatorApp"]
 
 JSON_LIMIT: Final = 1024 * 1024
+# The documented upload types (POST files), compared without regard to case.
 _SUPPORTED_UPLOADS: Final = frozenset(
-    {"image/png", "image/jpeg", "image/gif", "image/webp", "audio/wav", "audio/wave"}
-    | {"audio/mpeg", "audio/mp3", "video/mp4", "video/webm", "video/quicktime"}
+    {"image/png", "image/jpeg", "image/gif", "image/webp"}
+    | {"video/mp4", "video/quicktime", "video/3gpp", "video/x-matroska", "video/x-flv"}
+    | {"video/mpeg", "video/mp2t", "video/x-msvideo", "video/x-motion-jpeg", "video/webm"}
+    | {"video/ogg", "audio/wav", "audio/wave", "audio/mpeg"}
 )
 
 
@@ -68,6 +72,8 @@ _TABLE: Final = (
     ("POST", rf"{_V2}/files/?", "files.upload"),
     ("GET", rf"{_V2}/accounts/?", "accounts.list"),
     ("GET", rf"{_V2}/accounts/(?P<id>[^/]+)/?", "accounts.get"),
+    ("POST", rf"{_V2}/accounts/(?P<id>[^/]+)/?", "accounts.create"),
+    ("DELETE", rf"{_V2}/accounts/(?P<id>[^/]+)/?", "accounts.delete"),
     ("GET", r"/v1/minimax/music/?", "minimax.music.list"),
     ("GET", r"/v1/minimax/music/(?P<id>[^/]+)/?", "minimax.music.get"),
     ("GET", r"/_emulator/stats/?", "emulator.stats"),
@@ -285,8 +291,8 @@ class EmulatorApp:
         ]
         limit = self._int(request, "limit", 50, 1, 1000)
         offset = self._int(request, "offset", 0, 0, 10**9)
-        return {
-            "data": [v.wire() for v in voices[offset : offset + limit]],
+        return {  # the documented envelope, with the paging fields beside it
+            "voices": [v.wire() for v in voices[offset : offset + limit]],
             "next_offset": offset + limit,
             "has_more": offset + limit < len(voices),
         }
@@ -325,7 +331,7 @@ class EmulatorApp:
                 "path": path,
                 "size": len(body),
                 "name": path.rsplit("/", 1)[-1],
-                "category": "image",
+                "category": 0,
                 "err_msg": "",
             }
             return {"result": [item]}
@@ -333,10 +339,40 @@ class EmulatorApp:
 
     async def _accounts_list(self, _: Request, __: str) -> Any:
         state = self._emu.state
+        if not state.accounts:
+            return _not_configured()
         return {email: _wire.account_body(state, email) for email in state.accounts}
 
     async def _accounts_get(self, _: Request, email: str) -> Any:
+        if email not in self._emu.state.accounts:
+            return _not_configured()
         return _wire.account_body(self._emu.state, email)
+
+    async def _accounts_create(self, request: Request, email: str) -> Any:
+        fields = await self._fields(request)
+        body_email = as_str(fields, "email")
+        password = as_str(fields, "password")
+        token = as_str(fields, "token")
+        if not body_email:
+            raise Reject(400, "Required param email is missing or empty")
+        if body_email != email:
+            raise Reject(
+                400, f"Required param email ({body_email}) not matching to /accounts/{email}"
+            )
+        if not password:
+            raise Reject(400, "Required param password is missing or empty")
+        max_jobs = as_int(fields, "maxJobs", 1, 8)
+        if max_jobs is None:
+            raise Reject(400, "Required param maxJobs is missing or empty")
+        self._emu.state.configure(email, password=password, max_jobs=max_jobs, token=token or None)
+        return JSONResponse(_wire.account_body(self._emu.state, email), status_code=201)
+
+    async def _accounts_delete(self, _: Request, email: str) -> Any:
+        state = self._emu.state
+        if email not in state.accounts:
+            return _not_configured()
+        state.remove(email)
+        return {"account": email, "deleted": True, "remaining": len(state.accounts)}
 
     async def _minimax_music_list(self, request: Request, _: str) -> Any:
         account = request.query_params.get("account")
@@ -389,6 +425,11 @@ class EmulatorApp:
         headers["content-range"] = f"bytes {start}-{end}/{len(data)}"
         body = b"" if request.method == "HEAD" else data[start : end + 1]
         return Response(body, 206, headers={**headers, "content-length": str(end - start + 1)})
+
+
+def _not_configured() -> Response:
+    """The documented 404 of accounts: plain text, not JSON."""
+    return Response(NOT_CONFIGURED, 404, media_type="text/plain")
 
 
 def _form_fields(content_type: str, body: bytes) -> dict[str, str]:

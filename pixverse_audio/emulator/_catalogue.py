@@ -41,13 +41,15 @@ class SpeechModel:
     display_name: str
     provider: str
     max_characters: int
-    unit_credits: int
+    unit_characters: int  # characters billed as unit_credits (documented: 50 per credit)
     languages: tuple[str, ...]
     speed: tuple[float, float]
+    unit_credits: int = 1
+    accepts_language_code: bool = True  # eleven-v3 detects the language itself
 
     def credits_for(self, text: str) -> int:
-        """Billed per character: ``unit_credits`` per 1,000, rounded up."""
-        return max(1, math.ceil(len(text) * self.unit_credits / 1000))
+        """The documented credit formula: ``unit_credits`` per started ``unit_characters``."""
+        return math.ceil(len(text) / self.unit_characters) * self.unit_credits
 
     def wire(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -57,7 +59,7 @@ class SpeechModel:
             "max_characters": self.max_characters,
             "supported_language_codes": list(self.languages),
             "credit_formula": {
-                "unit_characters": 1000,
+                "unit_characters": self.unit_characters,
                 "unit_credits": self.unit_credits,
                 "round_up": True,
             },
@@ -67,29 +69,40 @@ class SpeechModel:
         return body
 
 
-_LANGS: Final = ("en", "es", "fr", "de", "it", "pt", "ja", "ko", "zh")
+# "auto" first, as the documented catalogue lists it.
+_LANGS: Final = ("auto", "en", "es", "fr", "de", "it", "pt", "ja", "ko", "zh")
 EMOTIONS: Final = frozenset(
     {"auto", "happy", "sad", "angry", "fearful", "disgusted", "surprised", "neutral", "calm"}
 )
+# 20 credits per 1,000 characters is 1 per 50; the turbo models' 10 per 1,000, 1 per 100.
 SPEECH_MODELS: Final = {
     m.name: m
     for m in (
-        SpeechModel("speech-2.8-hd", "Speech 2.8 HD", "minimax", 10_000, 20, _LANGS, (0.5, 2)),
+        SpeechModel("speech-2.8-hd", "Speech 2.8 HD", "minimax", 10_000, 50, _LANGS, (0.5, 2)),
         SpeechModel(
-            "speech-2.8-turbo", "Speech 2.8 Turbo", "minimax", 10_000, 10, _LANGS, (0.5, 2)
+            "speech-2.8-turbo", "Speech 2.8 Turbo", "minimax", 10_000, 100, _LANGS, (0.5, 2)
         ),
         SpeechModel(
             "eleven-multilingual-v2",
             "Eleven Multilingual v2",
             "elevenlabs",
             10_000,
-            20,
+            50,
             _LANGS,
             (0.7, 1.2),
         ),
-        SpeechModel("eleven-v3", "Eleven v3", "elevenlabs", 5_000, 20, (), (0.7, 1.2)),
         SpeechModel(
-            "eleven-turbo-v2.5", "Eleven Turbo v2.5", "elevenlabs", 40_000, 10, _LANGS, (0.7, 1.2)
+            "eleven-v3",
+            "Eleven v3",
+            "elevenlabs",
+            5_000,
+            50,
+            _LANGS,
+            (0.7, 1.2),
+            accepts_language_code=False,
+        ),
+        SpeechModel(
+            "eleven-turbo-v2.5", "Eleven Turbo v2.5", "elevenlabs", 40_000, 100, _LANGS, (0.7, 1.2)
         ),
     )
 }
@@ -118,15 +131,21 @@ class Voice:
     age: str
     accent: str
     languages: tuple[str, ...]
+    style_tags: tuple[str, ...] = ()
 
     def wire(self) -> dict[str, Any]:
+        """One voice as GET speech/voices documents it."""
         models = [m.name for m in SPEECH_MODELS.values() if m.provider == self.provider]
+        native = self.voice_id.split("_", 1)[1] if "_" in self.voice_id else self.voice_id
         return {
             "voice_id": self.voice_id,
+            "provider_voice_id": native[:1].upper() + native[1:],
             "display_name": self.display_name,
+            "provider": self.provider,
             "gender": self.gender,
             "age": self.age,
             "accent": self.accent,
+            "style_tags": list(self.style_tags),
             "recommended_languages": list(self.languages),
             "preview_url": f"https://media.pixverse.ai/voices/{self.voice_id}.mp3",
             "compatible_models": models,
@@ -137,7 +156,8 @@ def _voices() -> dict[str, Voice]:
     names = ("Radiant Girl", "Calm Narrator", "Deep Baritone", "Bright Host", "Warm Storyteller")
     genders = ("female", "male")
     ages = ("young", "middle_aged", "old")
-    accents = ("american", "british", "australian", "irish")
+    accents = ("american", "british", "australian", "")
+    tags = (("bright", "warm"), ("calm",), ("deep", "resonant"), ("lively",), ("warm",))
     out: dict[str, Voice] = {}
     for provider, prefix, count in (("minimax", "minimax_english", 60), ("elevenlabs", "el", 40)):
         for i in range(count):
@@ -153,6 +173,7 @@ def _voices() -> dict[str, Voice]:
                 ages[i % 3],
                 accents[i % 4],
                 ("en",) if i % 3 else ("en", "es"),
+                tags[i % len(tags)],
             )
     return out
 

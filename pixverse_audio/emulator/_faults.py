@@ -4,8 +4,8 @@ Routes are named ``music.create``, ``music.get``, ``music.list``,
 ``speech.create``, ``speech.get``, ``speech.list``, ``speech.voices``,
 ``speech.models``, ``scheduler.list``, ``scheduler.available``,
 ``scheduler.cancel``, ``files.upload``, ``accounts.list``, ``accounts.get``,
-``minimax.music.list``, ``minimax.music.get`` and ``media``; ``*`` matches
-every route.
+``accounts.create``, ``accounts.delete``, ``minimax.music.list``,
+``minimax.music.get`` and ``media``; ``*`` matches every route.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ ROUTES: Final = (
     "files.upload",
     "accounts.list",
     "accounts.get",
+    "accounts.create",
+    "accounts.delete",
     "minimax.music.list",
     "minimax.music.get",
     "media",

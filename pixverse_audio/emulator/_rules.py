@@ -166,8 +166,8 @@ def check_speech(fields: Mapping[str, Any]) -> tuple[SpeechModel, dict[str, Any]
         bad(f"Voice {voice_id} is not available for {model.name}")
     language = as_str(fields, "language_code")
     if language is not None:
-        if model.name == "eleven-v3":
-            bad("Parameter language_code is not supported by eleven-v3 (auto-detected)")
+        if not model.accepts_language_code:
+            bad(f"Parameter language_code is not supported by {model.name} (auto-detected)")
         if language not in model.languages:
             bad(f"Language {language} is not supported by {model.name}")
     for key in fields:

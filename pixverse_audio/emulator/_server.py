@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 if TYPE_CHECKING:
     from . import Emulator
 
-__all__ = ["run_emulator", "serve_emulator"]
+__all__ = ["bind", "run_emulator", "serve_emulator"]
 
 CALLBACK_TICK: Final = 0.05
 
@@ -61,6 +61,11 @@ class _ServerApp:
                 except httpx.HTTPError:
                     record.delivered = False
             await anyio.sleep(CALLBACK_TICK)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; OSError (a busy port, say) before anything runs."""
+    return _bind(host, port)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -124,13 +129,11 @@ async def serve_emulator(
         emulator.state.media_url = previous_media
 
 
-def run_emulator(
-    emulator: Emulator, *, host: str = "127.0.0.1", port: int = 8800, log_level: str = "info"
-) -> None:
-    """Serve ``emulator`` in the foreground until interrupted (the shell command)."""
-    sock = _bind(host, port)
-    media = "localhost" if host == "127.0.0.1" else host
-    emulator.state.media_url = f"http://{media}:{sock.getsockname()[1]}"
+def run_emulator(emulator: Emulator, sock: socket.socket, *, log_level: str = "info") -> None:
+    """Serve ``emulator`` on the bound ``sock`` in the foreground until interrupted."""
+    host, port = sock.getsockname()[:2]
+    media = "localhost" if host == "127.0.0.1" else f"[{host}]" if ":" in host else host
+    emulator.state.media_url = f"http://{media}:{port}"
     try:
         _server(emulator, log_level).run(sockets=[sock])
     finally:

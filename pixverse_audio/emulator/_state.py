@@ -80,6 +80,8 @@ class EmulatedAccount:
     max_jobs: int
     credits: float
     password: str = "emulator-password"  # noqa: S105 - never served
+    token: str | None = attrs.field(default=None, repr=False)  # a PixVerse token, never served
+    account_id: int = 100000
     pending_error: bool = False
     running: list[EmulatedJob] = attrs.field(factory=list, repr=False)
 
@@ -181,9 +183,12 @@ class EmulatorState:
             if not 1 <= cap <= 8:
                 raise ValueError("max_jobs must be within 1..8")
         self.accounts: dict[str, EmulatedAccount] = {
-            email: EmulatedAccount(email=email, max_jobs=caps.get(email, 4), credits=credits)
-            for email in emails
+            email: EmulatedAccount(
+                email=email, max_jobs=caps.get(email, 4), credits=credits, account_id=100000 + i
+            )
+            for i, email in enumerate(emails)
         }
+        self.default_credits = credits
         self.speed = speed
         self.seed = seed
         self.failure_rate = failure_rate
@@ -222,6 +227,43 @@ class EmulatorState:
         if account is None:
             raise Reject(404, NOT_CONFIGURED)
         return account
+
+    def configure(
+        self, email: str, *, password: str, max_jobs: int, token: str | None
+    ) -> EmulatedAccount:
+        """POST accounts/{email}: add the account or update it.
+
+        A new ``maxJobs`` applies to the account's next creates at once; saving
+        an account again clears a pending error (596), as on useapi.net.
+        """
+        account = self.accounts.get(email)
+        if account is None:
+            account = EmulatedAccount(
+                email=email,
+                max_jobs=max_jobs,
+                credits=self.default_credits,
+                account_id=100000 + len(self.by_account),
+            )
+            self.accounts[email] = account
+            self.by_account.setdefault(email, [])
+            self.speech.setdefault(email, [])
+        account.max_jobs = max_jobs
+        account.password = password
+        account.token = token
+        account.pending_error = False
+        return account
+
+    def remove(self, email: str) -> None:
+        """DELETE accounts/{email}: forget the account; its running jobs stop being tracked.
+
+        Its jobs stay in its history (they live at PixVerse), visible again if
+        the account is added back.
+        """
+        account = self.account(email)
+        for job in account.running:
+            job.tracked = False
+        account.running = []
+        del self.accounts[email]
 
     def running(self, account: EmulatedAccount, now: float) -> int:
         """Jobs holding a slot on ``account`` at ``now`` (finished ones are dropped)."""
@@ -423,13 +465,34 @@ class EmulatorState:
         """Record an upload; return its path."""
         if email is not None:
             self.account(email)
-        ext = content_type.partition("/")[2].replace("jpeg", "jpg").replace("mpeg", "mp3")
+        ext = _EXTENSIONS.get(content_type.lower(), content_type.partition("/")[2])
         name = random.Random(f"{self.seed}:upload:{len(self.uploads)}").randbytes(8).hex()
         path = f"upload/{name}.{ext}"
         self.uploads[path] = size
         return path
 
 
+# The documented file extension of each upload type.
+_EXTENSIONS: Final = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/3gpp": "3gp",
+    "video/x-matroska": "mkv",
+    "video/x-flv": "flv",
+    "video/mpeg": "mpeg",
+    "video/mp2t": "ts",
+    "video/x-msvideo": "avi",
+    "video/x-motion-jpeg": "mjpeg",
+    "video/webm": "webm",
+    "video/ogg": "ogv",
+    "audio/wav": "wav",
+    "audio/wave": "wav",
+    "audio/mpeg": "mp3",
+}
 _PRELOADED_FIELDS: Final[Mapping[str, Mapping[str, Any]]] = {
     "music": {"lyrics": None, "instrumental": False},
     "speech": {"voice": VOICES["minimax_english_radiant_girl"], "language_code": "en"},

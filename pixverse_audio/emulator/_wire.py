@@ -73,8 +73,8 @@ def job_body(state: EmulatorState, job: EmulatedJob, *, reply_ref: bool = False)
         voice = job.fields["voice"]
         body["voice_id"] = voice.voice_id
         body["voice_name"] = voice.display_name
-        if job.fields.get("language_code"):
-            body["language_code"] = job.fields["language_code"]
+        # Always present, as in the documented examples ("auto" when none was asked for).
+        body["language_code"] = job.fields.get("language_code") or "auto"
         body["prompt"] = job.prompt
     if status == COMPLETED:
         prefix = "Music" if job.kind == "music" else "Speech"
@@ -130,7 +130,7 @@ def scheduled_body(state: EmulatorState, job: EmulatedJob) -> dict[str, Any]:
 
 
 def availability_body(state: EmulatorState) -> dict[str, Any]:
-    """GET scheduler/available/."""
+    """GET scheduler/available."""
     now = state.now()
     executing = [scheduled_body(state, job) for job in state.scheduled()]
     available = []
@@ -148,13 +148,16 @@ def availability_body(state: EmulatorState) -> dict[str, Any]:
 
 
 def account_body(state: EmulatorState, email: str) -> dict[str, Any]:
-    """One item of GET accounts/ (the password is never returned)."""
+    """One item of GET accounts, and the body of GET/POST accounts/{email}.
+
+    The password is never returned (the documented "…secured…" stands in).
+    """
     account = state.account(email)
     return {
         "email": account.email,
         "maxJobs": account.max_jobs,
         "jwt": {
-            "AccountId": 100000 + list(state.accounts).index(email),
+            "AccountId": account.account_id,
             "ExpireTime": 4102444800,
             "ExpireTimeUTC": "2100-01-01T00:00:00Z",
             "Username": email.split("@")[0],

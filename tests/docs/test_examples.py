@@ -348,3 +348,50 @@ def test_my_service_runs_under_pytest(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_my_service=(EXAMPLES / "test_my_service.py").read_text())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error")
     result.assert_outcomes(passed=6)
+
+
+def test_readme_program_runs_unchanged_against_an_emulator_process(tmp_path: Path) -> None:
+    """The README's program, with $USEAPI_BASE_URL set to `pixverse-audio emulator`, runs as is.
+
+    Both are separate processes; the program's AsyncClient() gets no argument.
+    """
+    import os
+    import re as regex
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("USEAPI_")}
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            *(sys.executable, "-m", "pixverse_audio.emulator", "--port", "0", "--quiet"),
+            *("--speed", "60", "--job-seconds", "30"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        match = regex.search(r"on (http://127\.0\.0\.1:\d+) \(token '([^']+)'", banner)
+        assert match, banner
+        program = subprocess.run(  # noqa: S603 - our own interpreter and example
+            [sys.executable, str(EXAMPLES / "quickstart.py")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=tmp_path,
+            env={**env, "USEAPI_BASE_URL": match[1], "USEAPI_TOKEN": match[2]},
+        )
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert program.returncode == 0, program.stderr
+    lines = program.stdout.splitlines()
+    assert len(lines) == 11
+    (saved,) = mp3s(tmp_path)
+    assert_mp3(saved)
+    assert lines[0].endswith(saved.name)
+    assert sorted(int(line.split()[0]) for line in lines[1:]) == list(range(10))

@@ -11,7 +11,7 @@ import click
 import pytest
 
 import pixverse_audio
-from pixverse_audio._cli_commands import cli
+from pixverse_audio._cli_app import cli
 from pixverse_audio.emulator.__main__ import parser as emulator_parser
 
 from ._support import DOCS, EXAMPLES, README, ROOT, example_files, fenced_blocks
@@ -118,6 +118,8 @@ def commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, 
     """Every leaf command of ``group`` as ``("pixverse-audio music create", command)``."""
     found = []
     for name, command in group.commands.items():
+        if command.hidden:  # an alias (accounts add): documented with its command
+            continue
         if isinstance(command, click.Group):
             found += commands(command, (*path, name))
         else:
@@ -182,3 +184,28 @@ def test_readme_relative_links_point_to_files() -> None:
     relative = [t for t in targets if "://" not in t]
     assert len(relative) >= 10
     assert [t for t in relative if not (ROOT / t).is_file()] == []
+
+
+def _exit_table(text: str) -> list[tuple[int, str]]:
+    block = text.split("<!-- exit-codes -->", 1)[1].split("<!-- /exit-codes -->", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| (.+?) \|$", block, flags=re.MULTILINE)
+    return [(int(code), meaning) for code, meaning in rows]
+
+
+@pytest.mark.parametrize("page", [README, DOCS / "cli.md"], ids=["README", "cli.md"])
+def test_exit_codes_are_one_list(page: Path) -> None:
+    """The README and the CLI reference list exactly the exit codes the command uses."""
+    from pixverse_audio._cli_output import EXIT_CODES, EXIT_MEANINGS
+
+    assert _exit_table(page.read_text()) == list(EXIT_MEANINGS)
+    used = {code for _, code in EXIT_CODES} | {0, 1, 130}
+    assert used == {code for code, _ in EXIT_MEANINGS}
+
+
+def test_cli_help_lists_the_exit_codes() -> None:
+    """`pixverse-audio --help` ends with every exit code and its meaning."""
+    from pixverse_audio._cli_output import EXIT_MEANINGS
+
+    text = " ".join(cli.get_help(click.Context(cli)).split())
+    for code, meaning in EXIT_MEANINGS:
+        assert f"{code} {' '.join(meaning.split())}" in text

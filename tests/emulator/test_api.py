@@ -325,12 +325,12 @@ def test_emulator_settings_are_checked(kwargs: dict[str, Any]) -> None:
 
 @pytest.mark.anyio
 async def test_accounts_are_served_without_secrets() -> None:
-    """GET accounts/ maps every email to its maxJobs and never shows the password."""
+    """GET accounts maps every email to its maxJobs, never the password; 404 is plain text."""
     emulator, _ = manual(
         accounts=2, max_jobs={"account1@emulator.test": 2, "account2@emulator.test": 5}
     )
     async with http(emulator) as raw:
-        body = (await raw.get(f"{V2}/accounts/")).json()
+        body = (await raw.get(f"{V2}/accounts")).json()
         one = (await raw.get(f"{V2}/accounts/account2@emulator.test")).json()
         missing = await raw.get(f"{V2}/accounts/nobody@example.com")
     assert {email: item["maxJobs"] for email, item in body.items()} == {
@@ -340,7 +340,10 @@ async def test_accounts_are_served_without_secrets() -> None:
     assert one == body["account2@emulator.test"]
     assert "emulator-password" not in json.dumps(body)
     assert missing.status_code == 404
-    assert missing.json()["error"].startswith("Configuration not found.")
+    assert missing.headers["content-type"].startswith("text/plain")
+    assert missing.text == (
+        "Configuration not found. To create configuration use POST /accounts/email."
+    )
 
 
 @pytest.mark.anyio

@@ -400,15 +400,33 @@ def test_invalid_client_max_jobs_is_a_configuration_error(max_jobs: object) -> N
 # ------------------------------------------------------------ bad requests
 
 
-async def test_invalid_requests_become_results_without_creating_jobs() -> None:
-    """Invalid requests give ValidationError results, create nothing, and the batch goes on."""
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: MusicRequest(prompt=""), "prompt"),
+        (lambda: MusicRequest(prompt="sung", lyrics="la la", instrumental=True), "lyrics"),
+        (lambda: MusicRequest(prompt="x" * 2001), "prompt"),
+        (lambda: MusicRequest(prompt="p", max_jobs=9), "max_jobs"),
+        (lambda: SpeechRequest(text="hi", voice_id=""), "voice_id"),
+        (lambda: SpeechRequest(text="hi", voice_id="v", model="eleven-v3", pitch=2), "pitch"),
+    ],
+)
+def test_invalid_requests_are_refused_when_built(build: Any, field: str) -> None:
+    """A request breaking a documented rule raises ValidationError when built, like create."""
+    with pytest.raises(ValidationError) as caught:
+        build()
+    assert caught.value.field == field
+
+
+async def test_items_that_are_not_requests_become_results_without_creating_jobs() -> None:
+    """Items of the wrong type give ValidationError results, create nothing; the batch goes on."""
     emulator = Emulator(accounts=3, max_jobs=4, music_timing=QUICK)
     client, transport = wired(emulator)
-    requests = [
+    requests: list[Any] = [
         MusicRequest(prompt="fine 0"),
-        MusicRequest(prompt=""),
-        MusicRequest(prompt="sung", lyrics="la la", instrumental=True),
-        MusicRequest(prompt="x" * 2001),
+        {"prompt": "a dict"},
+        SpeechRequest(text="the wrong kind", voice_id="v"),
+        None,
         MusicRequest(prompt="fine 1"),
     ]
     async with client:
@@ -417,7 +435,9 @@ async def test_invalid_requests_become_results_without_creating_jobs() -> None:
     assert_each_index_once(results, 5)
     by_index = {r.index: r for r in results}
     for index in (1, 2, 3):
-        assert isinstance(by_index[index].error, ValidationError)
+        error = by_index[index].error
+        assert isinstance(error, ValidationError)
+        assert f"item {index} is a" in str(error)
         assert by_index[index].attempts == 0
         assert by_index[index].job_ids == ()
         assert by_index[index].track is None
@@ -431,7 +451,7 @@ async def test_raise_on_error_raises_the_first_error_and_stops() -> None:
     """raise_on_error=True raises the first failed result's error out of the iteration."""
     emulator = Emulator(accounts=3, max_jobs=4, music_timing=QUICK)
     client, transport = wired(emulator)
-    requests = [MusicRequest(prompt=""), *prompts(5)]
+    requests: list[Any] = [None, *prompts(5)]
     seen: list[MusicResult] = []
     async with client:
         with pytest.raises(ValidationError):

@@ -366,3 +366,57 @@ async def test_a_long_wait_never_overflows_the_poll_gap() -> None:
         track = await client.music.generate("many polls", timeout=10)
     assert track.completed
     assert requests_to(emulator, "music.get") >= 3
+
+
+# ------------------------------------------------------------ poll_interval
+
+
+@pytest.mark.parametrize("seconds", [0.05, 1])
+async def test_poll_interval_may_be_a_number_of_seconds(seconds: float) -> None:
+    """wait(job, poll_interval=N) polls every N seconds (a fixed gap) and returns the track."""
+    emulator = emulator_with(Timing.fixed(0.12))
+    async with emulator.client(poll=POLL) as client:
+        job = await client.music.create("steady")
+        started = anyio.current_time()
+        track = await client.music.wait(job, timeout=10, poll_interval=seconds)
+        waited = anyio.current_time() - started
+    assert track.completed
+    gets = requests_to(emulator, "music.get")
+    # checks at N, 2N, ... until the job (0.12 s) is final: no growth, no jitter (a
+    # check that comes late may already find it final, one fewer)
+    assert math.ceil(0.12 / seconds) - 1 <= gets <= math.ceil(0.12 / seconds)
+    assert gets >= 1
+    assert waited >= gets * seconds
+
+
+async def test_poll_interval_number_for_generate_and_speech() -> None:
+    """generate and speech.wait take a number of seconds too."""
+    emulator = emulator_with()
+    async with emulator.client(poll=POLL) as client:
+        track = await client.music.generate("n", timeout=10, poll_interval=0.05)
+        job = await client.speech.create("Hello there.", VOICE)
+        clip = await client.speech.wait(job, timeout=10, poll_interval=0.05)
+    assert track.completed
+    assert clip.completed
+
+
+BAD_POLLS = [0, -1, math.nan, math.inf, True, "5", [5]]
+
+
+@pytest.mark.parametrize("poll", BAD_POLLS)
+async def test_bad_poll_interval_is_refused_before_any_request(poll: object) -> None:
+    """wait, generate and generate_many refuse a bad poll_interval with ValidationError first."""
+    emulator = emulator_with()
+    async with emulator.client(poll=POLL) as client:
+        calls = [
+            lambda: client.music.wait(MISSING_ID, poll_interval=poll),  # type: ignore[arg-type]
+            lambda: client.music.generate("p", poll_interval=poll),  # type: ignore[arg-type]
+            lambda: client.speech.generate("hi", VOICE, poll_interval=poll),  # type: ignore[arg-type]
+        ]
+        for call in calls:
+            with pytest.raises(ValidationError) as caught:
+                await call()
+            assert caught.value.field == "poll_interval"
+        with pytest.raises(ValidationError):
+            client.music.generate_many([], poll_interval=poll)  # type: ignore[arg-type]
+    assert emulator.stats().requests == {}

@@ -21,7 +21,7 @@ import anyio.to_thread
 import mutagen.mp3
 import pytest
 
-import pixverse_audio._cli_commands as cli_commands
+import pixverse_audio._cli_base as cli_base
 from pixverse_audio import (
     APIConnectionError,
     AsyncClient,
@@ -144,7 +144,7 @@ def _no_token_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def _fast_client(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's clients poll every 50-200 ms and retry without waiting (speed only)."""
     monkeypatch.setattr(
-        cli_commands,
+        cli_base,
         "AsyncClient",
         functools.partial(AsyncClient, poll=FAST_POLL, retry=FAST_RETRY),
     )
@@ -651,7 +651,7 @@ def test_ctrl_c_releases_jobs_and_exits_130(tmp_path: Path) -> None:
                     time.sleep(0.05)
                 running_before = len(emulator.running())
                 proc.send_signal(signal.SIGINT)
-                _, stderr = proc.communicate(timeout=20)
+                stdout, stderr = proc.communicate(timeout=20)
             finally:
                 if proc.poll() is None:
                     proc.kill()
@@ -664,6 +664,9 @@ def test_ctrl_c_releases_jobs_and_exits_130(tmp_path: Path) -> None:
     assert released == 3
     assert partials(out) == []
     assert "interrupted" in stderr
+    summary = " ".join(stdout.split())
+    assert "released │ 3; they may still finish and bill" in summary  # apart from finished ones
+    assert "credits (finished jobs) │ 0" in summary
     assert "Traceback" not in stderr
 
 
