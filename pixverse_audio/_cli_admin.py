@@ -26,6 +26,7 @@ from ._cli_base import (
 )
 from ._cli_run import checked, run_async
 from ._client import AsyncClient
+from ._errors import ValidationError
 from ._models import SpeechClip, Track
 
 __all__ = ["accounts", "demo", "download_command", "emulator_command", "files", "minimax"]
@@ -220,8 +221,12 @@ def accounts_create(
     as_json: bool,
 ) -> None:
     """Add the account EMAIL or update it (its maxJobs; or recover it after a 596)."""
+    with checked():  # everything but the password, before asking for it
+        sansio.accounts_create(
+            email=email, password=password or "-", max_jobs=max_jobs, token=pixverse_token
+        )
     if password is None:
-        password = click.prompt(f"PixVerse password for {email}", hide_input=True, err=True)
+        password = _ask_password(email)
     with checked():
         sansio.accounts_create(
             email=email, password=password, max_jobs=max_jobs, token=pixverse_token
@@ -234,6 +239,19 @@ def accounts_create(
         show_one(account, as_json)
 
     settings.run(work)
+
+
+def _ask_password(email: str) -> str:
+    """The password from a hidden prompt; no terminal and no input is a usage error."""
+    try:
+        answer = click.prompt(f"PixVerse password for {email}", hide_input=True, err=True)
+    except click.exceptions.Abort:
+        with checked():
+            raise ValidationError(
+                "password", f"none given: set ${PASSWORD_ENV} or type it at the prompt"
+            ) from None
+        raise  # not reached: checked() exits
+    return str(answer)
 
 
 _create = accounts.command("create")(accounts_create)

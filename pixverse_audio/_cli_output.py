@@ -89,6 +89,7 @@ _SPELLINGS: Final = (
     ("pass token=", "pass --token"),
     ("base_url", "--base-url (or $USEAPI_BASE_URL)"),
     ("max_response_bytes", "the response limit"),
+    ("(math.inf: forever)", "(inf: forever)"),
 )
 
 

@@ -471,3 +471,17 @@ def test_max_jobs_message_speaks_the_callers_language(value: Any, message: str) 
     with pytest.raises(ConfigurationError) as caught:
         AsyncClient(TOKEN, max_jobs=value)
     assert str(caught.value) == message
+
+
+@pytest.mark.anyio
+async def test_secrets_never_reach_the_logs(
+    client: AsyncClient, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DEBUG logs of an account save (a retried 503, then 201) never hold the secrets."""
+    recorder.then(json_response(503, {"error": "try again"}), json_response(201, {"email": EMAIL}))
+    with caplog.at_level("DEBUG", logger="pixverse_audio"):
+        await client.accounts.create(EMAIL, password="log-s3cret", max_jobs=1, token="tok-s3cret")
+    assert len(recorder.requests) == 2  # re-saving an account is safe to resend
+    assert "accounts" in caplog.text
+    assert "log-s3cret" not in caplog.text
+    assert "tok-s3cret" not in caplog.text

@@ -452,3 +452,23 @@ def test_help_gives_every_option_a_description() -> None:
     assert missing == []
     text = " ".join(cli.commands["music"].commands["create"].get_help(click.Context(cli)).split())  # type: ignore[attr-defined]
     assert "Seconds to wait" in text
+
+
+@pytest.mark.filterwarnings("ignore::getpass.GetPassWarning")  # no terminal under pytest
+def test_accounts_create_checks_before_asking_and_needs_a_password(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bad --max-jobs is refused before the prompt; no password at all is a usage error."""
+    import io
+
+    monkeypatch.delenv("PIXVERSE_PASSWORD", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("never-read\n"))
+    code, _, err = run(capsys, "accounts", "create", EMAIL, "--max-jobs", "9")
+    assert code == 2
+    assert "--max-jobs" in error_line(err)
+    assert "password" not in err.lower()  # not asked
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # end of input at the prompt
+    code, _, err = run(capsys, "accounts", "create", EMAIL, "--max-jobs", "2")
+    assert code == 2
+    assert "--password: none given" in error_line(err)
+    assert emulator.stats().requests == {}
