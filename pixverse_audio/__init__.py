@@ -15,10 +15,12 @@ change in any release. The exception hierarchy is drawn in
 
 from typing import Any as _Any
 
+from ._audio_api import MusicAPI, SpeechAPI
+from ._batch import Batch
+from ._cadence import PollPolicy
 from ._callbacks import parse_callback
 from ._client import AsyncClient
 from ._download import AudioStream
-from ._engine import Batch
 from ._errors import (
     AccountError,
     APIConnectionError,
@@ -43,7 +45,7 @@ from ._errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from ._jobs import GenerationResult, JobEvent, MusicRequest, PollPolicy, SpeechRequest
+from ._jobs import GenerationResult, JobEvent
 from ._models import (
     Account,
     AccountAvailability,
@@ -63,11 +65,10 @@ from ._models import (
     UploadedFile,
     Voice,
 )
-from ._music_api import MusicAPI
 from ._redis_limiter import RedisLimiter, SlotUsage
+from ._requests import MusicRequest, SpeechRequest
 from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, MinimaxMusicAPI, SchedulerAPI
 from ._retry import RetryPolicy
-from ._speech_api import SpeechAPI
 
 __all__ = [
     "APIConnectionError",

@@ -31,8 +31,8 @@ from ._cli_base import (
 from ._cli_run import checked, read_requests
 from ._client import AsyncClient
 from ._errors import NotFoundError, ValidationError
-from ._jobs import MusicRequest, SpeechRequest
 from ._models import Page, SpeechClip, Track
+from ._requests import MusicRequest, SpeechRequest
 
 __all__ = ["music", "speech"]
 

@@ -21,13 +21,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from ._audio_api import MusicAPI, SpeechAPI
 from ._cli_output import print_json, print_table
 from ._client import AsyncClient
 from ._download import safe_filename
-from ._jobs import GenerationResult, JobEvent, MusicRequest, PollPolicy, SpeechRequest
+from ._jobs import GenerationResult, JobEvent
 from ._models import AudioStatus, SpeechClip, Track
-from ._music_api import MusicAPI
-from ._speech_api import SpeechAPI
+from ._requests import MusicRequest, SpeechRequest
 
 __all__ = ["Summary", "generate_and_download", "ideal_makespan", "output_name", "run_demo"]
 
@@ -222,8 +222,7 @@ async def run_demo(out_dir: Path, tracks: int, console: Console) -> None:
         )
         for i in range(tracks)
     ]
-    poll = PollPolicy(first=0.2, cap=0.5, not_found_grace=2.0)
-    async with emulator.client(poll=poll) as client:
+    async with emulator.client() as client:  # default polling: it learns the job length
         summary = await generate_and_download(
             client.music,
             client,
@@ -234,9 +233,7 @@ async def run_demo(out_dir: Path, tracks: int, console: Console) -> None:
             as_json=False,
             console=console,
         )
-        slots = client._slot_pool()
-        peaks = slots.peaks()
-    _print_demo_stats(console, emulator, summary, peaks)
+    _print_demo_stats(console, emulator, summary, dict(emulator.stats().peak_running))
 
 
 def ideal_makespan(chains: list[list[float]], slots: int) -> float:

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import anyio
 import anyio.to_thread
@@ -28,11 +28,12 @@ import httpx
 from ._errors import DownloadError, ValidationError
 from ._logging import redact_url
 from ._models import SpeechClip, Track
+from ._streams import finish_chunks
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient
+    from ._session import Connection
 
-__all__ = ["AudioStream", "download", "finish_chunks", "safe_filename"]
+__all__ = ["AudioStream", "download", "safe_filename"]
 
 CHUNK: Final = 64 * 1024
 MAX_REDIRECTS: Final = 5
@@ -72,12 +73,12 @@ def safe_filename(track: Track | SpeechClip) -> str:
     return f"{stem}.mp3"
 
 
-def _check_url(client: AsyncClient, url: str) -> httpx.URL:
+def _check_url(connection: Connection, url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError):
         raise ValidationError("url", "is not a valid URL") from None
-    plain_ok = client._base_url.scheme == "http"  # a local emulator
+    plain_ok = connection.base_url.scheme == "http"  # a local emulator
     if parsed.scheme != "https" and not (parsed.scheme == "http" and plain_ok):
         raise DownloadError(
             f"refusing to fetch audio over {parsed.scheme or 'no scheme'}: {redact_url(url)}"
@@ -111,9 +112,11 @@ class AudioStream:
         received: Bytes yielded so far.
     """
 
-    def __init__(self, client: AsyncClient, track: Track | SpeechClip, *, start: int = 0) -> None:
-        self._client = client
-        self._url = _check_url(client, _audio_url(track))
+    def __init__(
+        self, connection: Connection, track: Track | SpeechClip, *, start: int = 0
+    ) -> None:
+        self._connection = connection
+        self._url = _check_url(connection, _audio_url(track))
         self._start = start
         self._response: httpx.Response | None = None
         self._chunks: object = None
@@ -122,7 +125,7 @@ class AudioStream:
         self.resumed_at: int | None = None
 
     async def __aenter__(self) -> AudioStream:
-        self._response = await _open(self._client, self._url, self._start)
+        self._response = await _open(self._connection, self._url, self._start)
         response = self._response
         if self._start and response.status_code == 206:
             self.resumed_at = _range_start(response)
@@ -168,36 +171,20 @@ class AudioStream:
         return chunk
 
 
-async def finish_chunks(chunks: Any) -> None:
-    """Run httpx's (nested) chunk generators to their end after the response closed.
-
-    Closing only the outermost generator would leave the inner ones suspended
-    for the garbage collector to finalise, which trio reports. With the
-    connection closed, the next read fails at the bottom and every generator
-    ends properly on the way up.
-    """
-    for _ in range(8):  # at most a few buffered chunks before the closed stream is hit
-        try:
-            await chunks.__anext__()
-        except Exception:  # StopAsyncIteration, or the closed stream: done
-            return
-    await chunks.aclose()
-
-
 def _range_start(response: httpx.Response) -> int | None:
     match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", response.headers.get("content-range", ""))
     return int(match[1]) if match else None
 
 
-async def _open(client: AsyncClient, url: httpx.URL, start: int) -> httpx.Response:
+async def _open(connection: Connection, url: httpx.URL, start: int) -> httpx.Response:
     """GET ``url`` as a stream, following safe redirects, never with the API token."""
-    headers = {"Accept-Encoding": "identity", "User-Agent": client._headers["User-Agent"]}
+    headers = {"Accept-Encoding": "identity", "User-Agent": connection.headers["User-Agent"]}
     if start:
         headers["Range"] = f"bytes={start}-"
     for _ in range(MAX_REDIRECTS + 1):
         request = httpx.Request("GET", url, headers=headers)
         try:
-            response = await client._http.send(
+            response = await connection.http.send(
                 request, stream=True, auth=None, follow_redirects=False
             )
         except httpx.HTTPError as exc:
@@ -207,7 +194,7 @@ async def _open(client: AsyncClient, url: httpx.URL, start: int) -> httpx.Respon
         if response.is_redirect:
             location = response.headers.get("location", "")
             await response.aclose()
-            url = _check_url(client, str(url.join(location)))
+            url = _check_url(connection, str(url.join(location)))
             continue
         if response.status_code not in (200, 206):
             await response.aclose()
@@ -248,7 +235,7 @@ def _verify(received: int, total: int | None, track: Track | SpeechClip) -> None
 
 
 async def download(
-    client: AsyncClient,
+    connection: Connection,
     track: Track | SpeechClip,
     dest: str | os.PathLike[str],
     *,
@@ -256,7 +243,7 @@ async def download(
     progress: Progress | None = None,
 ) -> Path:
     """Download ``track`` to ``dest``; see `AsyncClient.download`."""
-    _check_url(client, _audio_url(track))
+    _check_url(connection, _audio_url(track))
     target = await anyio.to_thread.run_sync(_destination, track, dest, overwrite)
     partial = target.parent / f".{target.name}.{secrets.token_hex(4)}.part"
     received = 0
@@ -265,7 +252,7 @@ async def download(
         async with await anyio.open_file(partial, "wb") as file:
             for attempt in range(MAX_RESUMES + 1):
                 try:
-                    async with AudioStream(client, track, start=received) as audio:
+                    async with AudioStream(connection, track, start=received) as audio:
                         if received and audio.resumed_at != received:
                             await file.seek(0)  # no resume: start over
                             await file.truncate()

@@ -206,13 +206,23 @@ class OutcomeUnknownError(PixverseAudioError):
 
     Attributes:
         endpoint: The path that was posted to.
-        payload: The fields that were sent (without the token), to help matching.
+        payload: The fields that were sent (without secrets), to help matching.
+        candidates: The ids of jobs that may be this create's but could not be
+            told apart from others (each may be paid); empty when none was found.
     """
 
-    def __init__(self, message: str, *, endpoint: str, payload: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        payload: Mapping[str, Any],
+        candidates: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.endpoint = endpoint
         self.payload = payload
+        self.candidates = candidates
 
 
 class GenerationFailedError(PixverseAudioError):

@@ -330,6 +330,27 @@ def _is_music(item: object) -> bool:
     return bool(mode == "music")
 
 
+def _envelope(
+    reply: Reply, keys: tuple[str, ...], limit: int | None
+) -> tuple[list[Any], int | None, bool]:
+    """A v2 list page's items, ``next_offset`` and ``has_more``; see `parse_page`."""
+    raise_for_status(reply)
+    data = _decode_json(reply)
+    items = _items(reply, data, keys, bare=True)
+    envelope: Mapping[str, Any] = data if isinstance(data, dict) else {}
+    next_offset = envelope.get("next_offset")
+    if next_offset is not None and (
+        isinstance(next_offset, bool) or not isinstance(next_offset, int)
+    ):
+        raise ResponseFormatError(reply.status_code, "next_offset is not an integer", data)
+    has_more = envelope.get("has_more")
+    if has_more is None:
+        has_more = not envelope and limit is not None and len(items) >= limit
+    if not isinstance(has_more, bool):
+        raise ResponseFormatError(reply.status_code, "has_more is not a boolean", data)
+    return items, next_offset, has_more
+
+
 def parse_page(
     reply: Reply,
     cls: type[T],
@@ -348,20 +369,7 @@ def parse_page(
     long as ``limit``, which may be followed by another. A body of any other
     shape raises `ResponseFormatError`, never an empty page.
     """
-    raise_for_status(reply)
-    data = _decode_json(reply)
-    items = _items(reply, data, keys, bare=True)
-    envelope: Mapping[str, Any] = data if isinstance(data, dict) else {}
-    next_offset = envelope.get("next_offset")
-    if next_offset is not None and (
-        isinstance(next_offset, bool) or not isinstance(next_offset, int)
-    ):
-        raise ResponseFormatError(reply.status_code, "next_offset is not an integer", data)
-    has_more = envelope.get("has_more")
-    if has_more is None:
-        has_more = not envelope and limit is not None and len(items) >= limit
-    if not isinstance(has_more, bool):
-        raise ResponseFormatError(reply.status_code, "has_more is not a boolean", data)
+    items, next_offset, has_more = _envelope(reply, keys, limit)
     chosen = [i for i in items if keep(i)] if keep else items
     kept = structure_many(chosen, cls, status_code=reply.status_code)
     page = Page(items=tuple(kept), next_offset=next_offset, has_more=has_more, offset=offset)
@@ -371,6 +379,21 @@ def parse_page(
 def parse_music_page(reply: Reply, *, offset: int) -> tuple[Page[Track], int]:
     """A music list page, speech items removed (the endpoint returns both)."""
     return parse_page(reply, Track, offset=offset, keep=_is_music)
+
+
+def parse_audio_page(reply: Reply, *, offset: int) -> Page[Track | SpeechClip]:
+    """A music list page read whole: music items as tracks, speech items as clips.
+
+    GET music/ lists every audio job of an account, speech included, so one
+    request tells the engine about both kinds. The server's order is kept.
+    """
+    items, next_offset, has_more = _envelope(reply, ("data",), None)
+    music = [i for i in items if _is_music(i)]
+    speech = [i for i in items if not _is_music(i)]
+    tracks = iter(structure_many(music, Track, status_code=reply.status_code))
+    clips = iter(structure_many(speech, SpeechClip, status_code=reply.status_code))
+    both: list[Track | SpeechClip] = [next(tracks) if _is_music(i) else next(clips) for i in items]
+    return Page(items=tuple(both), next_offset=next_offset, has_more=has_more, offset=offset)
 
 
 def parse_speech_page(reply: Reply, *, offset: int) -> tuple[Page[SpeechClip], int]:

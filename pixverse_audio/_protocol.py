@@ -47,6 +47,7 @@ class Call:
     content: bytes | Path | None = None
     content_type: str | None = None
     kind: CallKind = CallKind.READ
+    timeout: float | None = None  # seconds for this call alone (None: the session's)
 
     @property
     def payload(self) -> Mapping[str, Any]:

@@ -36,6 +36,7 @@ __all__ = ["RedisLimiter", "SlotUsage"]
 
 SCRIPTS: Final = {
     "acquire": scripts.ACQUIRE,
+    "adopt": scripts.ADOPT,
     "release": scripts.RELEASE,
     "leave": scripts.LEAVE,
     "renew": scripts.RENEW,
@@ -166,8 +167,8 @@ class RedisLimiter:
     (or their ``max_jobs=``); a client that reads a new ``maxJobs`` (on
     start-up or after a 429) or `set_capacity` updates it for everyone at once.
 
-    Only the engine's batches (``generate_many``) take slots: a single
-    ``create``, ``generate`` or ``wait`` is not counted.
+    Every generating call of the client takes its slots here: ``create``,
+    ``generate``, ``wait`` and ``generate_many``, music and speech.
 
     If Redis cannot be reached, one slot request keeps trying for
     ``unavailable_timeout`` seconds (the others wait for its verdict), then they
@@ -396,6 +397,9 @@ class RedisLimiter:
 
     async def _leave(self, ticket: str) -> None:
         await self._script("leave", [ticket, _ms(self._wake_grace)], retry=False)
+
+    async def _adopt(self, email: str, lease: str) -> None:
+        await self._script("adopt", [email, lease, _ms(self.lease_ttl), 1], retry=False)
 
     async def _release(self, email: str, lease: str) -> bool:
         return bool(

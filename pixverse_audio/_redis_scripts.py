@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ACQUIRE", "LEAVE", "RELEASE", "RENEW", "SET_CAPS", "USAGE"]
+__all__ = ["ACQUIRE", "ADOPT", "LEAVE", "RELEASE", "RENEW", "SET_CAPS", "USAGE"]
 
 _PRELUDE: Final = """
 local p = KEYS[1]
@@ -185,6 +185,18 @@ end
 drop_ticket(ticket)
 redis.call('ZADD', p .. ':held:' .. account, now + tonumber(ARGV[3]), ticket)
 return {account, epoch, 0}
+"""
+)
+
+ADOPT: Final = (
+    _PRELUDE
+    + """
+-- ARGV: email, lease, lease ms, default cap. A job already running on the
+-- account (followed, not created, by this client) holds a slot whatever the
+-- capacity: the server runs it anyway. Returns 1.
+redis.call('HSETNX', p .. ':caps', ARGV[1], ARGV[4])
+redis.call('ZADD', p .. ':held:' .. ARGV[1], now + tonumber(ARGV[3]), ARGV[2])
+return 1
 """
 )
 

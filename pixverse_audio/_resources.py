@@ -1,8 +1,8 @@
-"""The small endpoint namespaces of `AsyncClient` (minimax, scheduler, files, accounts)
-and what every namespace shares; music and speech have modules of their own.
+"""The small endpoint namespaces of the client (minimax, scheduler, files, accounts)
+and what every namespace shares; music and speech are in `pixverse_audio._endpoints`.
 
 Each method is three lines: build a `Call` (pure, validates), send it through
-the client's single `_send`, parse the reply (pure, maps errors).
+the session's single `send`, parse the reply (pure, maps errors).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
@@ -27,9 +26,7 @@ from ._models import (
     UploadedFile,
 )
 from ._pagination import CursorScan
-
-if TYPE_CHECKING:
-    from ._client import AsyncClient
+from ._session import Session
 
 __all__ = ["AccountsAPI", "FilesAPI", "MinimaxAPI", "MinimaxMusicAPI", "Resource", "SchedulerAPI"]
 __all__ += ["audio_id_of"]
@@ -41,11 +38,13 @@ def audio_id_of(job: str | Job | Track | SpeechClip) -> object:
 
 
 class Resource:
-    def __init__(self, client: AsyncClient) -> None:
-        self._client = client
+    """What every namespace holds: the session its calls go through."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} of {self._client!r}>"
+        return f"<{type(self).__name__} of {self._session.connection.root!r}>"
 
 
 class MinimaxMusicAPI(Resource):
@@ -63,7 +62,7 @@ class MinimaxMusicAPI(Resource):
         Moderated songs (status 4) are left out by the server; use `get` for them.
         """
         call = sansio.minimax_music_list(account=account, limit=limit, last_music_id=last_music_id)
-        return await self._client._call(call, sansio.parse_minimax_songs)
+        return await self._session.call(call, sansio.parse_minimax_songs)
 
     async def list(
         self, *, account: str | None = None, page_size: int = 20
@@ -85,15 +84,15 @@ class MinimaxMusicAPI(Resource):
     async def get(self, music_id: str) -> MinimaxSong:
         """Fetch one song (GET /v1/minimax/music/{musicId}), moderated ones included."""
         call = sansio.minimax_music_get(music_id)
-        return await self._client._call(call, sansio.parse_minimax_song)
+        return await self._session.call(call, sansio.parse_minimax_song)
 
 
 class MinimaxAPI(Resource):
     """Legacy MiniMax v1: ``client.minimax``."""
 
-    def __init__(self, client: AsyncClient) -> None:
-        super().__init__(client)
-        self.music = MinimaxMusicAPI(client)
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.music = MinimaxMusicAPI(session)
 
 
 class SchedulerAPI(Resource):
@@ -101,11 +100,11 @@ class SchedulerAPI(Resource):
 
     async def list(self) -> list[ScheduledJob]:
         """The running jobs of every account (GET scheduler/)."""
-        return await self._client._call(sansio.scheduler_list(), sansio.parse_scheduled_jobs)
+        return await self._session.call(sansio.scheduler_list(), sansio.parse_scheduled_jobs)
 
     async def available(self) -> Availability:
-        """Running jobs and free slots per account (GET scheduler/available/)."""
-        return await self._client._call(sansio.scheduler_available(), sansio.parse_availability)
+        """Running jobs and free slots per account (GET scheduler/available)."""
+        return await self._session.call(sansio.scheduler_available(), sansio.parse_availability)
 
     async def cancel(self, job_id: str | Job | Track | SpeechClip) -> bool:
         """Stop tracking a job and free its slot (DELETE scheduler/{id}).
@@ -116,7 +115,7 @@ class SchedulerAPI(Resource):
             ``True`` if the job was running, ``False`` if it was not (404).
         """
         call = sansio.scheduler_cancel(audio_id_of(job_id))
-        return await self._client._call(call, sansio.parse_cancel)
+        return await self._session.call(call, sansio.parse_cancel)
 
 
 class FilesAPI(Resource):
@@ -155,7 +154,7 @@ class FilesAPI(Resource):
             )
         else:
             raise ValidationError("file", f"must be bytes or a path, not {type(file).__name__}")
-        return await self._client._call(call, sansio.parse_uploaded_file)
+        return await self._session.call(call, sansio.parse_uploaded_file)
 
 
 def _size_and_head(path: Path) -> tuple[int, bytes]:
@@ -176,7 +175,7 @@ class AccountsAPI(Resource):
         Raises:
             NotFoundError: No account is configured yet.
         """
-        return await self._client._call(sansio.accounts_list(), sansio.parse_accounts)
+        return await self._session.call(sansio.accounts_list(), sansio.parse_accounts)
 
     async def get(self, email: str) -> Account:
         """One configured account (GET accounts/{email}); ``.max_jobs`` is its cap.
@@ -184,7 +183,7 @@ class AccountsAPI(Resource):
         Raises:
             NotFoundError: ``email`` is not configured.
         """
-        return await self._client._call(sansio.accounts_get(email), sansio.parse_account)
+        return await self._session.call(sansio.accounts_get(email), sansio.parse_account)
 
     async def create(
         self, email: str, *, password: str, max_jobs: int, token: str | None = None
@@ -211,7 +210,7 @@ class AccountsAPI(Resource):
             email=email, password=password, max_jobs=max_jobs, token=token
         )
         try:
-            return await self._client._call(call, sansio.parse_account)
+            return await self._session.call(call, sansio.parse_account)
         except PixverseAudioError as exc:
             raise _without_secrets(exc, (password, token)) from exc.__cause__
 
@@ -221,7 +220,7 @@ class AccountsAPI(Resource):
         Returns:
             ``True`` if it was configured, ``False`` if it was not (404).
         """
-        return await self._client._call(sansio.accounts_delete(email), sansio.parse_cancel)
+        return await self._session.call(sansio.accounts_delete(email), sansio.parse_cancel)
 
 
 def _without_secrets(exc: PixverseAudioError, secrets: Iterable[str | None]) -> PixverseAudioError:

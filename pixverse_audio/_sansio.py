@@ -9,9 +9,11 @@ a `Call`; parsers (`pixverse_audio._parse`, re-exported here) take a `Reply`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
+
+import attrs
 
 from . import _validate as v
 from ._errors import ValidationError
@@ -19,6 +21,7 @@ from ._models import SpeechModels
 from ._parse import (
     parse_account,
     parse_accounts,
+    parse_audio_page,
     parse_availability,
     parse_cancel,
     parse_job,
@@ -37,6 +40,7 @@ from ._parse import (
     raise_for_status,
 )
 from ._protocol import Call, CallKind, Reply
+from ._requests import MusicRequest, SpeechRequest
 
 __all__ = [
     "Call",
@@ -44,6 +48,7 @@ __all__ = [
     "Reply",
     "parse_account",
     "parse_accounts",
+    "parse_audio_page",
     "parse_availability",
     "parse_cancel",
     "parse_job",
@@ -87,52 +92,31 @@ def _paging(email: object, limit: object, offset: object) -> dict[str, object]:
 # ---------------------------------------------------------------- builders
 
 
-def music_create(
-    *,
-    prompt: object,
-    model: object = "music-2.6",
-    email: object = None,
-    instrumental: object = None,
-    lyrics: object = None,
-    image_paths: object = (),
-    reply_url: object = None,
-    reply_ref: object = None,
-    max_jobs: object = None,
-) -> Call:
-    """POST music/create with a JSON body (``image_path_1..N``, ``replyUrl``, ``maxJobs``)."""
-    images = _sequence("image_paths", image_paths)
-    v.check_music(
-        prompt=prompt,
-        model=model,
-        instrumental=instrumental,
-        lyrics=lyrics,
-        image_paths=images,
-        email=email,
-        reply_url=reply_url,
-        reply_ref=reply_ref,
-        max_jobs=max_jobs,
-    )
-    body: dict[str, Any] = {"prompt": prompt, "model": model}
-    optional = {
-        "email": email,
-        "instrumental": instrumental,
-        "lyrics": lyrics,
-        "replyUrl": reply_url,
-        "replyRef": reply_ref,
-        "maxJobs": max_jobs,
-    }
-    body.update({k: val for k, val in optional.items() if val is not None})
+_WIRE_NAMES: Final = {"reply_url": "replyUrl", "reply_ref": "replyRef", "max_jobs": "maxJobs"}
+
+
+def _create_fields(request: MusicRequest | SpeechRequest, email: object) -> dict[str, Any]:
+    """The request's given fields under their wire names, ``email`` for the account."""
+    if email is not None:
+        v.check_email("email", email)
+    fields: dict[str, Any] = {}
+    for field in attrs.fields(type(request)):
+        value = email if field.name == "email" else getattr(request, field.name)
+        if value is not None and field.name != "image_paths":
+            fields[_WIRE_NAMES.get(field.name, field.name)] = value
+    return fields
+
+
+def music_create(request: MusicRequest, email: str | None = None) -> Call:
+    """POST music/create with a JSON body (``image_path_1..N``, ``replyUrl``, ``maxJobs``).
+
+    ``email`` is the account to run on (the request's own ``email``, or the one
+    the engine chose). The request was checked when it was built.
+    """
+    body = _create_fields(request, email)
+    images = v.image_paths(request.image_paths)
     body.update({f"image_path_{i}": path for i, path in enumerate(images, start=1)})
     return Call(method="POST", path=f"{V2}/music/create", json=body, kind=CallKind.CREATE)
-
-
-def _sequence(field: str, value: object) -> tuple[object, ...]:
-    """``value`` as a tuple: ``None`` is empty; a string or non-iterable is refused."""
-    if value is None:
-        return ()
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValidationError(field, f"must be a list of paths, not {type(value).__name__}")
-    return tuple(value)
 
 
 def _form_value(value: object) -> str:
@@ -142,58 +126,16 @@ def _form_value(value: object) -> str:
 
 
 def speech_create(
-    *,
-    text: object,
-    voice_id: object,
-    model: object = "speech-2.8-hd",
-    language_code: object = None,
-    email: object = None,
-    reply_url: object = None,
-    reply_ref: object = None,
-    max_jobs: object = None,
-    catalogue: SpeechModels | None = None,
-    **settings: object,
+    request: SpeechRequest, email: str | None = None, catalogue: SpeechModels | None = None
 ) -> Call:
     """POST speech/create as ``multipart/form-data``, the documented encoding.
 
-    ``settings`` are the voice settings (``speed``, ``volume``, ``pitch``,
-    ``emotion``, ``stability``, ``similarity_boost``, ``style``,
-    ``use_speaker_boost``); ``None`` values are left out.
+    With a fetched ``catalogue``, the request is checked against its live limits first.
     """
-    unknown = set(settings) - _SPEECH_SETTINGS
-    if unknown:
-        raise ValidationError(sorted(unknown)[0], "is not a speech setting")
-    v.check_speech(
-        text=text,
-        voice_id=voice_id,
-        model=model,
-        language_code=language_code,
-        settings=settings,
-        email=email,
-        reply_url=reply_url,
-        reply_ref=reply_ref,
-        max_jobs=max_jobs,
-        catalogue=catalogue,
-    )
-    fields = {
-        "text": text,
-        "voice_id": voice_id,
-        "model": model,
-        "language_code": language_code,
-        **settings,
-        "email": email,
-        "replyUrl": reply_url,
-        "replyRef": reply_ref,
-        "maxJobs": max_jobs,
-    }
-    form = {k: _form_value(val) for k, val in fields.items() if val is not None}
+    if catalogue is not None:
+        v.check_speech(request, catalogue)
+    form = {k: _form_value(val) for k, val in _create_fields(request, email).items()}
     return Call(method="POST", path=f"{V2}/speech/create", form=form, kind=CallKind.CREATE)
-
-
-_SPEECH_SETTINGS: Final = frozenset(
-    {"speed", "volume", "pitch", "emotion", "stability", "similarity_boost", "style"}
-    | {"use_speaker_boost"}
-)
 
 
 def music_get(audio_id: object) -> Call:

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
 
 import anyio
 
-from ._errors import APIError, LimiterError
+from ._duty import Waiter
+from ._errors import LimiterError
 from ._logging import logger
-from ._slots import MAX_CAP, AccountPool, Lease
-
-if TYPE_CHECKING:
-    from ._client import AsyncClient
-    from ._redis_limiter import RedisLimiter
+from ._ports import Gateway
+from ._redis_limiter import RedisLimiter
+from ._slots import AccountPool, Lease, WaitFn
 
 __all__ = ["SharedSlotPool"]
 
@@ -31,19 +29,17 @@ class SharedSlotPool(AccountPool):
 
     def __init__(
         self,
-        client: AsyncClient,
+        gateway: Gateway,
         configured: int | Mapping[str, int] | None,
+        refresh_every: Callable[[], float],
         limiter: RedisLimiter,
     ) -> None:
-        super().__init__(client, configured)
+        super().__init__(gateway, configured, refresh_every)
         self._limiter = limiter
         self._leases: dict[str, Lease] = {}
-        self._held: dict[str, int] = {}
         self._epoch = ""  # Redis's epoch as last seen: a new one means it lost its data
         self._wake_list = uuid.uuid4().hex  # where Redis pushes this pool's served tickets
-        self._signals: dict[str, anyio.Event] = {}  # ticket -> set when Redis says it fits
-        self._keeping = False  # one keep_alive loop per pool, however many batches run
-        self._keeper_gone = anyio.Event()
+        self._waiters: dict[str, Waiter] = {}  # ticket -> its waiter, nudged when it fits
         self._next_renewal: float | None = None  # kept here: a new keeper keeps the pace
         self._renew_soon = anyio.Event()  # Redis dropped us (a restart?): renew now
 
@@ -52,21 +48,13 @@ class SharedSlotPool(AccountPool):
         # becomes everyone's capacity, so a changed maxJobs applies at once.
         await self._limiter.set_capacity(caps)
 
-    def held(self) -> dict[str, int]:
-        """Slots this process holds now, per account."""
-        return {email: self._held.get(email, 0) for email in self._accounts}
-
-    def peaks(self) -> dict[str, int]:
-        """The most slots this process held at once, per account."""
-        return {email: a.peak for email, a in self._accounts.items()}
-
     def _defaults(self) -> dict[str, int]:
         return {email: a.cap for email, a in self._accounts.items()}
 
     # ------------------------------------------------------------ leasing
 
-    async def acquire(self, email: str | None = None, narrow: int | None = None) -> Lease:
-        """Wait in Redis's queue for a slot (on ``email``, or the least busy account).
+    async def acquire(self, email: str | None, narrow: int | None, wait: WaitFn) -> Lease:
+        """Wait in Redis's line for a slot (on ``email``, or the least busy account).
 
         Raises:
             LimiterError: Redis could not be reached for the limiter's
@@ -76,11 +64,11 @@ class SharedSlotPool(AccountPool):
         """
         await self.load()
         ticket = uuid.uuid4().hex
-        signal = self._signals[ticket] = anyio.Event()
+        waiter = self._waiters[ticket] = Waiter()
         queued = False
         try:
             while True:
-                candidates = [self._account(email)] if email is not None else self._rotation()
+                candidates = self._candidates(email)
                 now = anyio.current_time()
                 usable = [a.email for a in candidates if a.blocked_until <= now]
                 unblock = [a.blocked_until - now for a in candidates if a.blocked_until > now]
@@ -102,9 +90,9 @@ class SharedSlotPool(AccountPool):
                     queued = False
                     await self._limiter._leave(ticket)
                 with anyio.move_on_after(min([self._limiter.poll, *unblock])):
-                    await (signal if usable else self._freed).wait()
-                if signal.is_set():
-                    signal = self._signals[ticket] = anyio.Event()
+                    await wait(waiter)
+                waiter.rearm()
+                await self._refresh_if_due()
         except BaseException:
             if queued:
                 # Shielded; if Redis cannot be reached, the waiter expires there by itself.
@@ -112,48 +100,43 @@ class SharedSlotPool(AccountPool):
                     await self._limiter._leave(ticket)
             raise
         finally:
-            del self._signals[ticket]
+            del self._waiters[ticket]
+
+    async def adopt(self, email: str) -> Lease:
+        """A shared slot for a job already running on ``email``, even beyond ``maxJobs``."""
+        await self.load()
+        lease = Lease(email, uuid.uuid4().hex)
+        self.account(email)
+        try:
+            await self._limiter._adopt(email, lease.token)
+        except LimiterError as exc:  # counted here all the same; Redis learns at renewal
+            logger.warning("slot on %s not recorded in Redis: %s", email, exc)
+        return self._record(lease)
 
     def _record(self, lease: Lease) -> Lease:
         self._leases[lease.token] = lease
-        self._held[lease.email] = self._held.get(lease.email, 0) + 1
-        account = self._account(lease.email)
-        account.peak = max(account.peak, self._held[lease.email])
+        self._took(lease.email)
         return lease
 
     async def release(self, lease: Lease) -> None:
         """Give the slot back in Redis (a failure is logged; the lease then expires)."""
         if self._leases.pop(lease.token, None) is None:
             return
-        self._held[lease.email] -= 1
+        self._gave_back(lease.email)
         with anyio.CancelScope(shield=True):
             try:
                 await self._limiter._release(lease.email, lease.token)
             except LimiterError as exc:
                 logger.warning("slot on %s not released (it expires): %s", lease.email, exc)
-        self._wake()
+        self._changed()
 
     # ------------------------------------------------------------ keeping alive
 
     async def keep_alive(self) -> None:
-        """While a batch runs: renew this pool's leases and hand out Redis's wake-ups.
-
-        One batch of the client does it at a time; when that one ends, another
-        running batch takes over.
-        """
-        while True:
-            if self._keeping:
-                await self._keeper_gone.wait()
-                continue
-            self._keeping = True
-            try:
-                async with anyio.create_task_group() as group:
-                    group.start_soon(self._renew_every)
-                    group.start_soon(self._hand_out_wake_ups)
-            finally:
-                self._keeping = False
-                self._keeper_gone.set()
-                self._keeper_gone = anyio.Event()
+        """While anyone waits: renew this pool's leases and hand out Redis's wake-ups."""
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._renew_every)
+            group.start_soon(self._hand_out_wake_ups)
 
     async def _renew_every(self) -> None:
         every = self._limiter.lease_ttl / 3
@@ -176,9 +159,9 @@ class SharedSlotPool(AccountPool):
             if ok and not answered:  # Redis is back (maybe empty): renew, maybe restore
                 self._renew_soon.set()
             answered = ok
-            signal = self._signals.get(ticket) if ticket is not None else None
-            if signal is not None:
-                signal.set()
+            waiter = self._waiters.get(ticket) if ticket is not None else None
+            if waiter is not None:
+                waiter.nudge()
 
     async def _renew(self, restore_from: str | None = None) -> bool:
         """Extend this pool's leases; after Redis lost its data, put them back.
@@ -211,44 +194,15 @@ class SharedSlotPool(AccountPool):
 
     # ------------------------------------------------------------ 429s and maxJobs
 
-    async def refresh(self) -> None:
-        """Re-read ``scheduler/available``: a new ``maxJobs`` becomes the shared capacity.
-
-        An account with free slots is no longer backed off.
-        """
-        self._last_refresh = anyio.current_time()
-        try:
-            availability = await self._client.scheduler.available()
-        except APIError:
+    async def _caps_changed(self, caps: Mapping[str, int]) -> None:
+        """A refresh read a new ``maxJobs``: it becomes the shared capacity."""
+        if not caps:
             return
-        changed: dict[str, int] = {}
-        for entry in availability.accounts:
-            account = self._accounts.get(entry.email)
-            if account is None:
-                continue
-            cap = entry.max_jobs
-            if (
-                self._configured is None
-                and cap is not None
-                and 1 <= cap <= MAX_CAP
-                and cap != account.cap
-            ):
-                account.cap = cap
-                changed[entry.email] = cap
-            if entry.available is not None and entry.available > 0:
-                account.blocked_until = -float("inf")
-                account.busy_streak = 0
-        if changed:
-            try:
-                await self._limiter.set_capacity(changed)
-            except LimiterError as exc:
-                logger.warning("could not share the new maxJobs: %s", exc)
-        self._wake()
+        try:
+            await self._limiter.set_capacity(caps)
+        except LimiterError as exc:
+            logger.warning("could not share the new maxJobs: %s", exc)
 
-    def busy(self, email: str, delay: float) -> int:
-        """After a 429 on ``email``: take no new job there for ``delay`` seconds.
-
-        Returns how many 429s in a row it gave.
-        """
-        account = self._note_busy(email, delay)
-        return 0 if account is None else account.busy_streak
+    def _changed(self) -> None:
+        for waiter in self._waiters.values():  # a backed-off account may be usable now
+            waiter.nudge()

@@ -1,53 +1,52 @@
-"""Job slots per account: one ``anyio.CapacityLimiter`` per email, sized from ``maxJobs``.
+"""Job slots per account, mirroring each account's ``maxJobs``: who may start a job where.
 
-A slot is held from the create until the job is final (or released), so the
-client never asks an account to run more than its ``maxJobs``: no 429s when it
-is the only user. A 429 means others use the account too: the pool re-reads
+A slot is taken before a create and held by the job until it is final (or
+released), so the client never asks an account to run more than its
+``maxJobs``: no 429s when it is the only user. Waiters are served first come,
+first served, by the one account-selection rule (`pixverse_audio._selection`).
+A 429 means others use the account too: the pool re-reads
 ``scheduler/available`` and shrinks that account to what is really free, and
 grows it back on later reads.
 
-`AccountPool` holds what every pool shares (learning the accounts, taking an
-account out of rotation, 429 streaks); `SlotPool` counts slots in memory, and
+`AccountPool` holds what every pool shares (learning the accounts, rotation,
+429 streaks); `SlotPool` counts slots in this process, and
 `pixverse_audio._shared_slots.SharedSlotPool` counts them in Redis.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final
+import itertools
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Final
 
 import anyio
 import attrs
 
-from ._errors import APIError, ConfigurationError, PixverseAudioError
+from ._duty import Waiter
+from ._errors import APIError, ConfigurationError, NotFoundError, PixverseAudioError
+from ._ports import Gateway
+from ._selection import Want, allocate
 
-if TYPE_CHECKING:
-    from ._client import AsyncClient
+__all__ = ["MAX_CAP", "AccountPool", "Lease", "SlotPool", "WaitFn"]
 
-__all__ = ["AccountPool", "Lease", "SlotPool"]
-
-REFRESH_EVERY: Final = 5.0  # most seconds between availability reads while an account is shrunk
 MAX_CAP: Final = 8  # the most jobs useapi.net runs on one account
+WaitFn = Callable[[Waiter], Awaitable[None]]
 
 
 @attrs.define(eq=False)
-class _Account:
+class Account:
+    """What this process knows of one account."""
+
     email: str
-    cap: int
-    limiter: anyio.CapacityLimiter
+    cap: int  # its maxJobs
+    usable: int  # what this process may use now (shrunk after a 429)
+    held: int = 0
     peak: int = 0
-    blocked_until: float = -float("inf")  # after a 429: no new job here before then
+    blocked_until: float = -math.inf  # after a 429: no new job here before then
     busy_streak: int = 0
     disabled: bool = False  # refused creates (596, no credits): no unpinned jobs here
-
-    @property
-    def borrowed(self) -> int:
-        return int(self.limiter.borrowed_tokens)
-
-    @property
-    def free(self) -> int:
-        return int(self.limiter.available_tokens)
 
 
 @attrs.frozen(eq=False)
@@ -62,15 +61,18 @@ class AccountPool(abc.ABC):
     """What every slot pool shares: the accounts, their caps, rotation and 429 streaks."""
 
     def __init__(
-        self, client: AsyncClient, configured: int | Mapping[str, int] | None = None
+        self,
+        gateway: Gateway,
+        configured: int | Mapping[str, int] | None,
+        refresh_every: Callable[[], float],
     ) -> None:
-        self._client = client
+        self._gateway = gateway
         self._configured = configured
-        self._accounts: dict[str, _Account] = {}
+        self._refresh_every = refresh_every
+        self._accounts: dict[str, Account] = {}
         self._loaded = False
         self._load_lock = anyio.Lock()
-        self._freed = anyio.Event()
-        self._last_refresh = -float("inf")
+        self._last_refresh = -math.inf
         self._disabled_error: PixverseAudioError | None = None
 
     # ------------------------------------------------------------ loading
@@ -96,26 +98,29 @@ class AccountPool(abc.ABC):
         if isinstance(configured, Mapping):
             return dict(configured)
         try:
-            availability = await self._client.scheduler.available()
+            availability = await self._gateway.availability()
             found = {a.email: a.max_jobs or 1 for a in availability.accounts}
         except APIError:
             found = {}
         if not found:
-            found = {a.email: a.max_jobs or 1 for a in await self._client.accounts.list()}
+            try:
+                found = {a.email: a.max_jobs or 1 for a in await self._gateway.accounts()}
+            except NotFoundError:  # the documented answer when no account is configured
+                found = {}
         if not found:
             raise ConfigurationError("no PixVerse account is configured at useapi.net")
         if isinstance(configured, int):
             return dict.fromkeys(found, configured)
-        return found
+        return {email: min(MAX_CAP, max(1, cap)) for email, cap in found.items()}
 
-    def _add(self, email: str, cap: int) -> _Account:
+    def _add(self, email: str, cap: int) -> Account:
         if not 1 <= cap <= MAX_CAP:
-            raise ConfigurationError(f"max_jobs for {email} must be within 1..8, not {cap}")
-        account = _Account(email, cap, anyio.CapacityLimiter(cap))
+            raise ConfigurationError(f"max_jobs[{email!r}] must be within 1..8, not {cap}")
+        account = Account(email, cap, cap)
         self._accounts[email] = account
         return account
 
-    def _account(self, email: str) -> _Account:
+    def account(self, email: str) -> Account:
         """A known account, or a new one (a request pinned to an unlisted email)."""
         account = self._accounts.get(email)
         if account is None:
@@ -123,8 +128,10 @@ class AccountPool(abc.ABC):
             account = self._add(email, default)
         return account
 
-    def _rotation(self) -> list[_Account]:
-        """The accounts an unpinned request may use; raises once none is left."""
+    def _candidates(self, email: str | None) -> list[Account]:
+        """The accounts a request may use; raises once no unpinned one is left."""
+        if email is not None:
+            return [self.account(email)]
         candidates = [a for a in self._accounts.values() if not a.disabled]
         if not candidates and self._disabled_error is not None:
             raise self._disabled_error
@@ -143,40 +150,25 @@ class AccountPool(abc.ABC):
         """Slots over all accounts (their ``maxJobs``)."""
         return sum(a.cap for a in self._accounts.values())
 
-    def workers(self) -> int:
-        """How many jobs a batch may have under way at once in this process."""
-        return max(1, self.capacity())
-
-    async def keep_alive(self) -> None:  # noqa: B027 - nothing to keep in memory
-        """Keep this pool's slots alive while a batch runs (shared pools renew leases)."""
-
-    @abc.abstractmethod
-    async def acquire(self, email: str | None = None, narrow: int | None = None) -> Lease:
-        """Wait for a free slot (on ``email``, or the least busy account) and take it."""
-
-    @abc.abstractmethod
-    async def release(self, lease: Lease) -> None:
-        """Give the slot back."""
-
-    @abc.abstractmethod
-    async def refresh(self) -> None:
-        """Re-read ``scheduler/available`` after a 429."""
-
-    @abc.abstractmethod
-    def busy(self, email: str, delay: float) -> int:
-        """Back off ``email`` after a 429; how many 429s in a row it gave."""
-
-    @abc.abstractmethod
     def held(self) -> dict[str, int]:
         """Slots held now by this process, per account."""
+        return {email: a.held for email, a in self._accounts.items()}
 
-    @abc.abstractmethod
     def peaks(self) -> dict[str, int]:
         """The most slots held at once by this process, per account."""
+        return {email: a.peak for email, a in self._accounts.items()}
 
-    def _wake(self) -> None:
-        self._freed.set()
-        self._freed = anyio.Event()
+    def _took(self, email: str) -> None:
+        account = self.account(email)
+        account.held += 1
+        account.peak = max(account.peak, account.held)
+
+    def _gave_back(self, email: str) -> None:
+        account = self._accounts.get(email)
+        if account is not None:
+            account.held = max(0, account.held - 1)
+
+    # ------------------------------------------------------------ 429s, 596s
 
     def disable(self, email: str, error: PixverseAudioError) -> bool:
         """Take ``email`` out of rotation for requests without an email (596, no credits).
@@ -188,7 +180,7 @@ class AccountPool(abc.ABC):
         if account is not None:
             account.disabled = True
         self._disabled_error = error
-        self._wake()
+        self._changed()
         return any(not a.disabled for a in self._accounts.values())
 
     def succeeded(self, email: str) -> None:
@@ -197,42 +189,116 @@ class AccountPool(abc.ABC):
         if account is not None:
             account.busy_streak = 0
 
-    def _note_busy(self, email: str, delay: float) -> _Account | None:
+    def busy(self, email: str, delay: float) -> int:
+        """After a 429 on ``email`` (its slot given back): take no new job there for ``delay``.
+
+        The account keeps only the slots this process holds (at least one, to
+        probe later) until a refresh finds it free. Returns the 429 streak.
+        """
         account = self._accounts.get(email)
         if account is None:
-            return None
+            return 0
         account.busy_streak += 1
         account.blocked_until = anyio.current_time() + delay
-        return account
+        account.usable = max(1, account.held)
+        self._changed()
+        return account.busy_streak
+
+    async def refresh(self) -> None:
+        """Re-read ``scheduler/available``: what is really free, and any new ``maxJobs``."""
+        self._last_refresh = anyio.current_time()
+        try:
+            availability = await self._gateway.availability()
+        except APIError:
+            return
+        changed: dict[str, int] = {}
+        for entry in availability.accounts:
+            account = self._accounts.get(entry.email)
+            if account is None:
+                continue
+            cap = entry.max_jobs
+            valid = cap is not None and 1 <= cap <= MAX_CAP
+            if self._configured is None and valid and cap != account.cap:
+                assert cap is not None  # noqa: S101 - narrowed by `valid`
+                account.cap = cap
+                changed[entry.email] = cap
+            if entry.available is not None:
+                account.usable = max(1, min(account.cap, account.held + entry.available))
+                if entry.available > 0:
+                    account.blocked_until = -math.inf
+                    account.busy_streak = 0
+        await self._caps_changed(changed)
+        self._changed()
+
+    async def _caps_changed(self, caps: Mapping[str, int]) -> None:  # noqa: B027 - a hook
+        """Called with the accounts whose ``maxJobs`` a refresh found changed."""
+
+    def _shrunk(self) -> bool:
+        return any(a.usable < a.cap for a in self._accounts.values())
+
+    def _next_change(self, now: float) -> float:
+        """When waiting acquirers should look again without being woken (seconds)."""
+        times = [a.blocked_until - now for a in self._accounts.values() if a.blocked_until > now]
+        if self._shrunk():
+            times.append(max(0.0, self._last_refresh + self._refresh_every() - now))
+        return min(times) if times else math.inf
+
+    async def _refresh_if_due(self) -> None:
+        if self._shrunk() and anyio.current_time() - self._last_refresh >= self._refresh_every():
+            await self.refresh()
+
+    # ------------------------------------------------------------ leasing
+
+    @abc.abstractmethod
+    async def acquire(self, email: str | None, narrow: int | None, wait: WaitFn) -> Lease:
+        """Wait in line for a slot (on ``email``, or the least busy account) and take it.
+
+        ``wait`` is how the caller waits (the engine's duty wait).
+        """
+
+    @abc.abstractmethod
+    async def adopt(self, email: str) -> Lease:
+        """A slot for a job already running on ``email`` (followed, not created, here).
+
+        Taken at once, even beyond ``maxJobs``: the job runs whatever we count.
+        """
+
+    @abc.abstractmethod
+    async def release(self, lease: Lease) -> None:
+        """Give the slot back."""
+
+    async def keep_alive(self) -> None:
+        """While anyone waits: what a pool must keep doing (a shared one renews leases)."""
+        await anyio.sleep_forever()
+
+    def _changed(self) -> None:  # noqa: B027 - a hook
+        """Something that may let a waiter in changed."""
+
+
+@attrs.define(eq=False)
+class _Queued:
+    ticket: int
+    email: str | None
+    narrow: int | None
+    waiter: Waiter
+    granted: str | None = None
 
 
 class SlotPool(AccountPool):
     """The slots of every account this client may use, counted in this process."""
 
-    def held(self) -> dict[str, int]:
-        """Slots held now, per account."""
-        return {email: a.borrowed for email, a in self._accounts.items()}
+    def __init__(
+        self,
+        gateway: Gateway,
+        configured: int | Mapping[str, int] | None,
+        refresh_every: Callable[[], float],
+    ) -> None:
+        super().__init__(gateway, configured, refresh_every)
+        self._queue: list[_Queued] = []
+        self._tickets = itertools.count()
 
-    def peaks(self) -> dict[str, int]:
-        """The most slots held at once, per account."""
-        return {email: a.peak for email, a in self._accounts.items()}
-
-    # ------------------------------------------------------------ leasing
-
-    def _pick(self, email: str | None, narrow: int | None) -> _Account | None:
-        candidates = [self._account(email)] if email is not None else self._rotation()
-        now = anyio.current_time()
-        usable = [
-            a
-            for a in candidates
-            if a.free > 0 and a.blocked_until <= now and (narrow is None or a.borrowed < narrow)
-        ]
-        if not usable:
-            return None
-        return max(usable, key=lambda a: (a.free, -a.borrowed))
-
-    async def acquire(self, email: str | None = None, narrow: int | None = None) -> Lease:
-        """Wait for a free slot (on ``email``, or the least busy account) and take it.
+    async def acquire(self, email: str | None, narrow: int | None, wait: WaitFn) -> Lease:
+        """Wait in line for a slot (on ``email``, or the least busy account) and take it.
 
         ``narrow`` (a request's ``max_jobs``) only takes a slot on an account
         running fewer jobs than that.
@@ -242,62 +308,67 @@ class SlotPool(AccountPool):
                 taken out of rotation (the error that took out the last one).
         """
         await self.load()
-        while True:
-            account = self._pick(email, narrow)
-            if account is not None:
-                lease = Lease(account.email)
-                account.limiter.acquire_on_behalf_of_nowait(lease)
-                account.peak = max(account.peak, account.borrowed)
-                return lease
-            freed = self._freed
-            now = anyio.current_time()
-            shrunk = any(a.limiter.total_tokens < a.cap for a in self._accounts.values())
-            every = min(REFRESH_EVERY, self._client.poll.cap)  # scaled with the poll policy
-            if shrunk and now - self._last_refresh >= every:
-                await self.refresh()
+        entry = _Queued(next(self._tickets), email, narrow, Waiter())
+        self._queue.append(entry)
+        try:
+            self._serve()
+            while entry.granted is None:
+                self._candidates(email)  # raises once no healthy account is left
+                with anyio.move_on_after(self._next_change(anyio.current_time())):
+                    await wait(entry.waiter)
+                entry.waiter.rearm()
+                await self._refresh_if_due()
+                self._serve()
+        except BaseException:
+            if entry in self._queue:
+                self._queue.remove(entry)
+            if entry.granted is not None:  # granted while being cancelled: give it back
+                self._gave_back(entry.granted)
+                self._serve()
+            raise
+        return Lease(entry.granted)
+
+    def _serve(self) -> None:
+        """Grant every waiter that can be served now, in order."""
+        if not self._queue:
+            return
+        now = anyio.current_time()
+        free = {e: a.usable - a.held for e, a in self._accounts.items()}
+        held = {e: a.held for e, a in self._accounts.items()}
+        wants = []
+        for entry in self._queue:
+            try:
+                candidates = self._candidates(entry.email)
+            except PixverseAudioError:
+                entry.waiter.nudge()  # its acquire raises the error
                 continue
-            wake = [a.blocked_until - now for a in self._accounts.values() if a.blocked_until > now]
-            if shrunk:
-                wake.append(every)
-            with anyio.move_on_after(min(wake) if wake else None):
-                await freed.wait()
+            usable = tuple(a.email for a in candidates if a.blocked_until <= now)
+            for account in candidates:  # a pinned, unlisted account is known now
+                free.setdefault(account.email, account.usable - account.held)
+                held.setdefault(account.email, account.held)
+            wants.append(Want(entry.ticket, usable, entry.narrow))
+        grants = allocate(wants, free, held)
+        if not grants:
+            return
+        for entry in list(self._queue):
+            email = grants.get(entry.ticket)
+            if email is not None:
+                self._queue.remove(entry)
+                entry.granted = email
+                self._took(email)
+                entry.waiter.finish()
+
+    def _changed(self) -> None:
+        self._serve()
+        for entry in self._queue:  # blocked or shrunk accounts: let them look again
+            entry.waiter.nudge()
+
+    async def adopt(self, email: str) -> Lease:
+        """A slot for a job already running on ``email``, even beyond ``maxJobs``."""
+        self._took(email)
+        return Lease(email)
 
     async def release(self, lease: Lease) -> None:
-        """Give the slot back and wake the waiters."""
-        self._accounts[lease.email].limiter.release_on_behalf_of(lease)
-        self._wake()
-
-    async def refresh(self) -> None:
-        """Re-read ``scheduler/available``: each account gets what is really free for us.
-
-        What we hold plus what the server says is free, capped at ``maxJobs``
-        (and at least one slot, so a waiting job can probe).
-        """
-        self._last_refresh = anyio.current_time()
-        try:
-            availability = await self._client.scheduler.available()
-        except APIError:
-            return
-        for entry in availability.accounts:
-            account = self._accounts.get(entry.email)
-            if account is None or entry.available is None:
-                continue
-            usable = max(1, min(account.cap, account.borrowed + entry.available))
-            account.limiter.total_tokens = usable
-            if entry.available > 0:
-                account.blocked_until = -float("inf")
-                account.busy_streak = 0
-        self._wake()
-
-    def busy(self, email: str, delay: float) -> int:
-        """After a 429 on ``email`` (its slot already released): back off there.
-
-        The account keeps only the slots this client holds (at least one, to
-        probe later) and takes no new job for ``delay`` seconds, or until a
-        refresh finds it free. Returns how many 429s in a row it gave.
-        """
-        account = self._note_busy(email, delay)
-        if account is None:
-            return 0
-        account.limiter.total_tokens = max(1, account.borrowed)
-        return account.busy_streak
+        """Give the slot back and serve the waiters."""
+        self._gave_back(lease.email)
+        self._serve()

@@ -7,15 +7,19 @@ not know are passed through unchecked, so a new model never needs a release.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
-from typing import Final
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Final
 
 from ._errors import ValidationError
 from ._models import SpeechModels
 
+if TYPE_CHECKING:  # the requests call these rules; the rules only read them
+    from ._requests import MusicRequest, SpeechRequest
+
 __all__ = [
     "EMOTIONS",
     "MUSIC_PROMPT_LIMITS",
+    "SPEECH_SETTINGS",
     "SPEECH_TEXT_LIMITS",
     "check_bool",
     "check_count",
@@ -25,6 +29,8 @@ __all__ = [
     "check_speech",
     "check_text",
     "check_timeout",
+    "image_paths",
+    "speech_family",
 ]
 
 MUSIC_PROMPT_LIMITS: Final[Mapping[str, int]] = {
@@ -175,23 +181,17 @@ def check_common(
     return name
 
 
-def check_music(
-    *,
-    prompt: object,
-    model: object,
-    instrumental: object,
-    lyrics: object,
-    image_paths: Collection[object],
-    email: object,
-    reply_url: object,
-    reply_ref: object,
-    max_jobs: object,
-) -> None:
-    """Check a music/create call against the documented rules."""
+def check_music(request: MusicRequest) -> None:
+    """Check a music request against the documented rules."""
     name = check_common(
-        model=model, email=email, reply_url=reply_url, reply_ref=reply_ref, max_jobs=max_jobs
+        model=request.model,
+        email=request.email,
+        reply_url=request.reply_url,
+        reply_ref=request.reply_ref,
+        max_jobs=request.max_jobs,
     )
-    check_text("prompt", prompt, limit=MUSIC_PROMPT_LIMITS.get(name))
+    check_text("prompt", request.prompt, limit=MUSIC_PROMPT_LIMITS.get(name))
+    instrumental, lyrics = request.instrumental, request.lyrics
     if instrumental is not None:
         check_bool("instrumental", instrumental)
     if lyrics is not None:
@@ -200,13 +200,23 @@ def check_music(
             raise ValidationError("lyrics", "cannot be combined with instrumental=True")
         if name in MUSIC_PROMPT_LIMITS and name not in _LYRICS_MODELS:
             raise ValidationError("lyrics", f"are not supported by {name}")
-    if image_paths:
+    images = image_paths(request.image_paths)
+    if images:
         if name in MUSIC_PROMPT_LIMITS and name not in _IMAGE_MODELS:
             raise ValidationError("image_paths", f"are not supported by {name}")
-        if len(image_paths) > MAX_IMAGES:
-            raise ValidationError("image_paths", f"at most {MAX_IMAGES}, got {len(image_paths)}")
-        for path in image_paths:
+        if len(images) > MAX_IMAGES:
+            raise ValidationError("image_paths", f"at most {MAX_IMAGES}, got {len(images)}")
+        for path in images:
             check_text("image_paths", path, limit=1024)
+
+
+def image_paths(value: object) -> tuple[object, ...]:
+    """``image_paths`` as a tuple: ``None`` is empty; a string or non-iterable is refused."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError("image_paths", f"must be a list of paths, not {type(value).__name__}")
+    return tuple(value)
 
 
 def speech_family(model: str) -> str | None:
@@ -218,41 +228,48 @@ def speech_family(model: str) -> str | None:
     return None
 
 
-def check_speech(
-    *,
-    text: object,
-    voice_id: object,
-    model: object,
-    language_code: object,
-    settings: Mapping[str, object],
-    email: object,
-    reply_url: object,
-    reply_ref: object,
-    max_jobs: object,
-    catalogue: SpeechModels | None = None,
-) -> None:
-    """Check a speech/create call; ``settings`` holds the optional voice settings.
+SPEECH_SETTINGS: Final = (
+    "speed",
+    "volume",
+    "pitch",
+    "emotion",
+    "stability",
+    "similarity_boost",
+    "style",
+    "use_speaker_boost",
+)
+"""The voice settings of a speech request (sent only when given)."""
 
-    When a `SpeechModels` catalogue is known (fetched earlier), its live
-    ``max_characters`` and ``supported_language_codes`` take precedence.
+
+def check_speech(request: SpeechRequest, catalogue: SpeechModels | None = None) -> None:
+    """Check a speech request; with a fetched `SpeechModels` catalogue, against it too.
+
+    The catalogue's live ``max_characters`` and ``supported_language_codes``
+    can only tighten the documented limits: a request is checked against the
+    documented ones when it is built, before any catalogue is consulted.
     """
     name = check_common(
-        model=model, email=email, reply_url=reply_url, reply_ref=reply_ref, max_jobs=max_jobs
+        model=request.model,
+        email=request.email,
+        reply_url=request.reply_url,
+        reply_ref=request.reply_ref,
+        max_jobs=request.max_jobs,
     )
     live = catalogue.get(name) if catalogue else None
-    limit = live.max_characters if live and live.max_characters else SPEECH_TEXT_LIMITS.get(name)
-    check_text("text", text, limit=limit)
-    if voice_id is None:
+    limits = [SPEECH_TEXT_LIMITS.get(name), live.max_characters if live else None]
+    known = [limit for limit in limits if limit]
+    check_text("text", request.text, limit=min(known) if known else None)
+    if request.voice_id is None:
         raise ValidationError("voice_id", "is required (see client.speech.voices())")
-    check_text("voice_id", voice_id, limit=200)
-    if language_code is not None:
-        code = check_text("language_code", language_code, limit=35)
+    check_text("voice_id", request.voice_id, limit=200)
+    if request.language_code is not None:
+        code = check_text("language_code", request.language_code, limit=35)
         if name == "eleven-v3":
             raise ValidationError("language_code", "is not accepted by eleven-v3 (auto-detected)")
         if live and live.supported_language_codes and code not in live.supported_language_codes:
             raise ValidationError("language_code", f"{code!r} is not supported by {name}")
-    family = speech_family(name)
-    _check_speech_settings(name, family, settings)
+    settings = {key: getattr(request, key) for key in SPEECH_SETTINGS}
+    _check_speech_settings(name, speech_family(name), settings)
 
 
 _MINIMAX_ONLY: Final = ("volume", "pitch", "emotion")

@@ -15,6 +15,7 @@ from pixverse_audio import AsyncClient, RetryPolicy
 
 SAMPLES = Path(__file__).parent / "samples"
 TOKEN = "test-token-7f3a9c1e5b2d4680"
+ACCOUNT = "me@example.com"  # the one account of mock clients (max_jobs given: nothing to read)
 NO_WAIT = RetryPolicy(backoff_base=0.0, backoff_cap=0.0, retry_after_cap=0.0, busy_delay=(0, 0))
 
 
@@ -90,6 +91,7 @@ async def _make_client() -> AsyncIterator[Callable[..., AsyncClient]]:
     def make(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> AsyncClient:
         http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
         kwargs.setdefault("retry", NO_WAIT)
+        kwargs.setdefault("max_jobs", {ACCOUNT: 8})
         client = AsyncClient(kwargs.pop("token", TOKEN), http_client=http, **kwargs)
         made.append((client, http))
         return client

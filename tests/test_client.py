@@ -140,7 +140,7 @@ def form_fields(request: httpx.Request) -> dict[str, str]:
 
 def _owned_http_closed(client: AsyncClient) -> bool:
     """Whether the httpx client an AsyncClient created for itself is closed (private access)."""
-    return client._http.is_closed
+    return client._connection.http.is_closed
 
 
 def raw_path(request: httpx.Request) -> str:
@@ -345,7 +345,7 @@ async def test_standard_headers_are_sent(make_client: MakeClient, tmp_path: Path
 def test_user_agent_names_the_version() -> None:
     """The User-Agent carries the package version."""
     import pixverse_audio
-    from pixverse_audio._client import _user_agent
+    from pixverse_audio._session import user_agent as _user_agent
 
     assert _user_agent().startswith(f"pixverse-audio/{pixverse_audio.__version__} ")
 
@@ -542,20 +542,26 @@ async def test_music_create_with_lyrics(client: AsyncClient, recorder: Recorder)
         "prompt": "folk ballad",
         "model": "music-v1",
         "lyrics": "la la la\nla",
+        "email": EMAIL,  # the account the client chose (its only one here)
     }
     assert body_json(recorder.requests[1]) == {
         "prompt": "ambient",
         "model": "music-2.6",
         "instrumental": True,
+        "email": EMAIL,
     }
 
 
 @pytest.mark.anyio
 async def test_music_create_omits_none_fields(client: AsyncClient, recorder: Recorder) -> None:
-    """music.create with only a prompt sends just prompt and the default model."""
+    """music.create with only a prompt sends the prompt, the default model and the account."""
     recorder.then(json_response(200, sample("music_create_200")))
     await client.music.create("upbeat synthwave")
-    assert body_json(recorder.requests[0]) == {"prompt": "upbeat synthwave", "model": "music-2.6"}
+    assert body_json(recorder.requests[0]) == {
+        "prompt": "upbeat synthwave",
+        "model": "music-2.6",
+        "email": EMAIL,
+    }
 
 
 @pytest.mark.anyio
@@ -704,18 +710,20 @@ async def test_speech_create_elevenlabs_form(
         "similarity_boost": "0.75",
         "style": "0.2",
         "use_speaker_boost": wire,
+        "email": EMAIL,
     }
 
 
 @pytest.mark.anyio
 async def test_speech_create_omits_none_settings(client: AsyncClient, recorder: Recorder) -> None:
-    """speech.create with defaults sends only text, voice_id and model."""
+    """speech.create with defaults sends only text, voice_id, model and the account."""
     recorder.then(json_response(200, {**sample("music_create_200"), "audio_id": SPEECH_ID}))
     await client.speech.create("Hi", "voice-1")
     assert form_fields(recorder.requests[0]) == {
         "text": "Hi",
         "voice_id": "voice-1",
         "model": "speech-2.8-hd",
+        "email": EMAIL,
     }
 
 

@@ -402,7 +402,7 @@ async def test_default_limit_is_16_mib_and_allows_big_real_pages(
     page = await client.music.list_page(limit=1000)
     assert len(page.items) == 1000
     assert len(recorder.requests) == 1
-    assert client._max_body == 16 * 1024 * 1024
+    assert client._connection.max_body == 16 * 1024 * 1024
 
 
 @pytest.mark.anyio

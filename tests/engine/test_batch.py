@@ -90,8 +90,8 @@ def assert_each_index_once(results: Sequence[GenerationResult[Any, Any]], n: int
 def assert_clean(emulator: Emulator, client: AsyncClient, transport: EmulatorTransport) -> None:
     """Nothing left behind: no scheduled job, no slot held, no request in flight."""
     assert emulator.running() == []
-    assert client._slots is not None
-    assert set(client._slots.held().values()) <= {0}
+    assert client._scheduler.pool is not None
+    assert set(client._scheduler.pool.held().values()) <= {0}
     assert transport.in_flight == 0
 
 
@@ -105,10 +105,10 @@ async def test_120_jobs_on_3_accounts_of_4_slots() -> None:
     requests = prompts(120)
     async with client:
         results, busy, polls = await run(client, requests)
-        assert client._slots is not None
-        assert client._slots.capacity() == 12
+        assert client._scheduler.pool is not None
+        assert client._scheduler.pool.capacity() == 12
         assert_clean(emulator, client, transport)
-        slot_peaks = client._slots.peaks()
+        slot_peaks = client._scheduler.pool.peaks()
     stats = emulator.stats()
 
     assert len(results) == 120
@@ -165,8 +165,8 @@ async def test_a_foreign_client_on_the_same_accounts() -> None:
             results, busy, _ = await run(client, prompts(36))
             done.set()
         assert [j for j in emulator.running() if j.prompt != "foreign"] == []
-        assert client._slots is not None
-        assert set(client._slots.held().values()) == {0}
+        assert client._scheduler.pool is not None
+        assert set(client._scheduler.pool.held().values()) == {0}
         assert transport.in_flight == 0
     stats = emulator.stats()
 
@@ -331,8 +331,8 @@ async def test_request_max_jobs_narrows_the_account(narrow: int) -> None:
     requests = [MusicRequest(prompt=f"p {i}", email=EMAILS[0], max_jobs=narrow) for i in range(4)]
     async with client:
         results, busy, _ = await run(client, requests)
-        assert client._slots is not None
-        assert client._slots.peaks()[EMAILS[0]] <= narrow
+        assert client._scheduler.pool is not None
+        assert client._scheduler.pool.peaks()[EMAILS[0]] <= narrow
         assert_clean(emulator, client, transport)
     assert all(r.ok for r in results)
     assert emulator.stats().peak_running[EMAILS[0]] <= narrow
@@ -360,9 +360,9 @@ async def test_client_max_jobs_caps_every_account() -> None:
     client, transport = wired(emulator, max_jobs=2)
     async with client:
         results, _, _ = await run(client, prompts(12))
-        assert client._slots is not None
-        assert client._slots.capacity() == 6
-        assert all(peak <= 2 for peak in client._slots.peaks().values())
+        assert client._scheduler.pool is not None
+        assert client._scheduler.pool.capacity() == 6
+        assert all(peak <= 2 for peak in client._scheduler.pool.peaks().values())
         assert_clean(emulator, client, transport)
     stats = emulator.stats()
     assert all(r.ok for r in results)
@@ -377,8 +377,8 @@ async def test_client_max_jobs_map_uses_only_the_listed_account() -> None:
     client, transport = wired(emulator, max_jobs={EMAILS[0]: 1})
     async with client:
         results, _, _ = await run(client, prompts(6))
-        assert client._slots is not None
-        assert client._slots.emails == [EMAILS[0]]
+        assert client._scheduler.pool is not None
+        assert client._scheduler.pool.emails == [EMAILS[0]]
         assert_clean(emulator, client, transport)
     stats = emulator.stats()
     assert all(r.ok for r in results)

@@ -50,8 +50,8 @@ async def assert_stopped(
 ) -> None:
     """Nothing runs, nothing is held, nothing is in flight, and no create comes later."""
     assert emulator.running() == [], [j.audio_id for j in emulator.running()]
-    assert client._slots is not None
-    assert set(client._slots.held().values()) <= {0}, client._slots.held()
+    assert client._scheduler.pool is not None
+    assert set(client._scheduler.pool.held().values()) <= {0}, client._scheduler.pool.held()
     assert transport.in_flight == 0
     jobs = emulator.stats().jobs
     creates = emulator.stats().requests.get("music.create", 0)
@@ -169,8 +169,8 @@ async def test_the_client_is_whole_after_a_cancelled_batch() -> None:
     assert sorted(r.index for r in again) == list(range(12))
     assert all(r.ok for r in again)
     assert emulator.stats().jobs == before + 12
-    assert client._slots is not None
-    assert client._slots.capacity() == 12
+    assert client._scheduler.pool is not None
+    assert client._scheduler.pool.capacity() == 12
 
 
 async def test_deadline_inside_a_batch_gives_timeout_results() -> None:
@@ -203,8 +203,8 @@ async def test_deadline_without_cancel_on_timeout_keeps_the_jobs() -> None:
             prompts(3), timeout=0.2, cancel_on_timeout=False
         ) as results:
             got = [r async for r in results]
-        assert client._slots is not None
-        assert set(client._slots.held().values()) == {0}
+        assert client._scheduler.pool is not None
+        assert set(client._scheduler.pool.held().values()) == {0}
         assert transport.in_flight == 0
     assert all(isinstance(r.error, WaitTimeoutError) for r in got)
     assert len(emulator.running()) == 3

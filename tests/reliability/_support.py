@@ -47,7 +47,7 @@ def prompts(n: int, prefix: str = "track") -> Iterator[MusicRequest]:
 
 def slots_held(client: AsyncClient) -> dict[str, int]:
     """Slots the client's engine holds now, per account (empty before any batch)."""
-    return client._slot_pool().held()
+    return client._scheduler.pool.held()
 
 
 def assert_clean(emulator: Emulator, client: AsyncClient, transport: EmulatorTransport) -> None:

@@ -96,12 +96,12 @@ async def test_a_new_max_jobs_read_by_one_worker_applies_to_all(
     emulator = Emulator(accounts=1, max_jobs=3, music_timing=JOB)
     limiter = RedisLimiter(redis_server.url, namespace=namespace)
     async with client_on(emulator, limiter) as first:
-        await first._slot_pool().load()
+        await first._scheduler.pool.load()
         assert {u.max_jobs for u in (await limiter.usage()).values()} == {3}
     emulator.state.accounts["account1@emulator.test"].max_jobs = 1  # changed at useapi.net
     second_limiter = RedisLimiter(redis_server.url, namespace=namespace)
     async with client_on(emulator, second_limiter) as second:
-        await second._slot_pool().load()
+        await second._scheduler.pool.load()
         assert {u.max_jobs for u in (await second_limiter.usage()).values()} == {1}
 
 
@@ -134,7 +134,7 @@ async def test_a_refreshed_max_jobs_is_shared_and_an_impossible_one_ignored(
     email = "account1@emulator.test"
     limiter = RedisLimiter(redis_server.url, namespace=namespace)
     async with client_on(emulator, limiter) as client:
-        pool = client._slot_pool()
+        pool = client._scheduler.pool
         await pool.load()
         emulator.state.accounts[email].max_jobs = 2
         await pool.refresh()

@@ -42,7 +42,7 @@ class Worker:
             max_jobs=dict(caps),
             limiter=self.limiter,
         )
-        pool = self.client._slot_pool()
+        pool = self.client._scheduler.pool
         assert isinstance(pool, SharedSlotPool)
         self.pool = pool
 

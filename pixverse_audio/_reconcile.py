@@ -1,0 +1,209 @@
+"""Finding the job of a create whose answer was lost, without ever guessing.
+
+The API has no idempotency key, so a lost create is never resent: its job, if
+the server made one, is looked for among the account's newest jobs. The rules:
+
+- Only a job created after that create was sent may be adopted, by the
+  server's own clock (`pixverse_audio._server_clock`).
+- A job this client already owns (created or adopted) is never adopted again.
+- Creates of the same request on the same account are settled together, once
+  none of them is still waiting for its answer: the jobs found are shared out
+  one each, oldest first. They are interchangeable (the same request), so
+  this is not a guess. If more jobs match than creates were lost, the jobs
+  cannot be told apart from someone else's: every one of those creates ends
+  with `OutcomeUnknownError` listing the candidates, and none is adopted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final
+
+import anyio
+import attrs
+
+from ._errors import OutcomeUnknownError, PixverseAudioError
+from ._kinds import Kind, kind_of_item
+from ._models import SpeechClip, Track
+from ._ports import Gateway
+
+__all__ = ["Lost", "Owned", "Reconciler"]
+
+TRIES: Final = 3  # list reads before what was found is final
+PAUSE: Final = 1.0  # seconds between them (a new job can take a moment to be listed)
+FALLBACK_SKEW: Final = 10.0  # with no evidence of the server's clock: seconds of slack
+OWNED_FOR: Final = 3600.0  # seconds a job stays known as ours (older ones cannot match)
+
+
+class Owned:
+    """The jobs this client created or adopted, for an hour (bounded memory)."""
+
+    def __init__(self) -> None:
+        self._ids: OrderedDict[str, float] = OrderedDict()
+
+    def __contains__(self, job_id: object) -> bool:
+        return job_id in self._ids
+
+    def add(self, job_id: str) -> None:
+        """Remember ``job_id`` as ours."""
+        now = time.monotonic()
+        self._ids[job_id] = now
+        self._ids.move_to_end(job_id)
+        while self._ids and next(iter(self._ids.values())) < now - OWNED_FOR:
+            self._ids.popitem(last=False)
+
+
+@attrs.define(eq=False)
+class Lost:
+    """A create whose answer was lost, waiting to be settled."""
+
+    kind: Kind[Any, Any]
+    request: Any
+    email: str
+    sent_wall: float
+    error: OutcomeUnknownError
+    key: tuple[str, str, str] = attrs.field(init=False)
+    job_id: str | None = None
+    outcome: OutcomeUnknownError | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self.key = _key(self.kind, self.email, self.request)
+
+    @property
+    def settled(self) -> bool:
+        """Whether its job was found, or its outcome decided unknown."""
+        return self.job_id is not None or self.outcome is not None
+
+
+def _key(kind: Kind[Any, Any], email: str, request: Any) -> tuple[str, str, str]:
+    """Creates of the same request on the same account share this key."""
+    fields = attrs.asdict(request, recurse=False)
+    fields.pop("email", None)
+    return (email, kind.name, json.dumps(fields, sort_keys=True, default=str))
+
+
+def _text(item: Track | SpeechClip) -> str | None:
+    return item.prompt if isinstance(item, Track) else item.text
+
+
+class Reconciler:
+    """Settles lost creates by the rules in the module documentation."""
+
+    def __init__(self, gateway: Gateway, owned: Owned) -> None:
+        self._gateway = gateway
+        self._owned = owned
+        self._in_flight: Counter[tuple[str, str, str]] = Counter()
+        self._resolving: set[tuple[str, str, str]] = set()
+        self._groups: dict[tuple[str, str, str], list[Lost]] = {}
+        self._quiet = anyio.Event()
+
+    @contextmanager
+    def sending(self, kind: Kind[Any, Any], request: Any, email: str) -> Iterator[None]:
+        """Mark a create as under way until its answer (or its loss) is known."""
+        key = _key(kind, email, request)
+        self._in_flight[key] += 1
+        try:
+            yield
+        finally:
+            self._in_flight[key] -= 1
+            if self._in_flight[key] <= 0:
+                del self._in_flight[key]
+                self._notify()
+
+    def _notify(self) -> None:
+        self._quiet.set()
+        self._quiet = anyio.Event()
+
+    async def settle(self, lost: Lost) -> str:
+        """The job of ``lost``, or raise its `OutcomeUnknownError` (with the candidates)."""
+        group = self._groups.setdefault(lost.key, [])
+        group.append(lost)
+        try:
+            while not lost.settled:
+                if self._in_flight[lost.key] > 0 or lost.key in self._resolving:
+                    await self._quiet.wait()
+                    continue
+                members = [m for m in group if not m.settled]
+                self._resolving.add(lost.key)
+                try:
+                    await self._match(members)
+                finally:
+                    self._resolving.discard(lost.key)
+                    for member in members:
+                        if not member.settled:
+                            member.outcome = member.error
+                    self._notify()
+        finally:
+            group.remove(lost)
+            if not group:
+                self._groups.pop(lost.key, None)
+        if lost.job_id is None:
+            assert lost.outcome is not None  # noqa: S101 - settled
+            raise lost.outcome
+        return lost.job_id
+
+    async def _match(self, members: list[Lost]) -> None:
+        first = members[0]
+        members.sort(key=lambda m: m.sent_wall)
+        found: list[Track | SpeechClip] = []
+        for attempt in range(TRIES):
+            if attempt:
+                await anyio.sleep(PAUSE)
+            try:
+                page = await self._gateway.recent(first.email, max(20, 4 * len(members) + 10))
+            except PixverseAudioError:
+                continue
+            found = [item for item in page.items if self._candidate(first, item)]
+            if len(found) >= len(members):
+                break
+        found.sort(key=lambda item: (item.created_at is None, item.created_at, item.audio_id))
+        if len(found) > len(members):
+            ids = tuple(item.audio_id for item in found)
+            for member in members:
+                member.outcome = _unknown(member.error, ids, "jobs that cannot be told apart")
+            return
+        for item in found:  # one each, oldest job to the earliest create it may belong to
+            owner = next((m for m in members if not m.settled and self._after(m, item)), None)
+            if owner is not None:
+                owner.job_id = item.audio_id
+                self._owned.add(item.audio_id)
+        for member in members:
+            if not member.settled:
+                member.outcome = _unknown(member.error, (), "no job of it was found")
+
+    def _candidate(self, lost: Lost, item: Track | SpeechClip) -> bool:
+        request = lost.request
+        if item.audio_id in self._owned or kind_of_item(item) is not lost.kind:
+            return False
+        if _text(item) != request.text or item.model not in (None, request.model):
+            return False
+        voice = getattr(request, "voice_id", None)
+        if voice is not None and getattr(item, "voice_id", None) not in (None, voice):
+            return False
+        return self._after(lost, item)
+
+    def _after(self, lost: Lost, item: Track | SpeechClip) -> bool:
+        """Whether ``item`` was created after ``lost`` was sent, by the server's clock."""
+        if item.created_at is None:
+            return False
+        stamp = item.created_at.timestamp()
+        earliest = self._gateway.clock.earliest_stamp(lost.sent_wall)
+        if earliest is None:
+            return stamp >= lost.sent_wall - FALLBACK_SKEW
+        return stamp >= earliest
+
+
+def _unknown(
+    error: OutcomeUnknownError, candidates: tuple[str, ...], why: str
+) -> OutcomeUnknownError:
+    listed = f" Candidates: {', '.join(candidates)}." if candidates else ""
+    return OutcomeUnknownError(
+        f"{error} Reconciliation: {why}; nothing was adopted.{listed}",
+        endpoint=error.endpoint,
+        payload=error.payload,
+        candidates=candidates,
+    )

@@ -1,0 +1,422 @@
+"""The HTTP session every endpoint sends through: the token, timeouts, retries, one `send`.
+
+`Session.send` is the only place that touches the network for API calls: it
+applies the token, timeouts, the retry policy, the response size cap and the
+mapping of transport failures to library errors. Everything it sends comes
+from a `pixverse_audio._protocol.Call`. `Connection` is what sessions share
+(the ``httpx.AsyncClient``, the token, the base URL); `Session.with_options`
+makes a light copy with other timeouts or retries over the same connection.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import random
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Hashable
+from pathlib import Path
+from typing import IO, Final, TypeVar
+from urllib.parse import quote, urlencode
+
+import anyio
+import anyio.to_thread
+import attrs
+import httpx
+
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    OutcomeUnknownError,
+    ResponseFormatError,
+    ServerError,
+)
+from ._logging import logger
+from ._models import Page
+from ._pagination import OffsetScan
+from ._parse import parse_retry_after, raise_for_status
+from ._protocol import Call, CallKind, Reply
+from ._retry import NEVER_SENT, Failure, RetryPolicy, failure_of_status
+from ._sansio import encode_multipart
+from ._streams import finish_chunks
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "MAX_RESPONSE_BYTES", "Connection", "Session"]
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL: Final = "https://api.useapi.net"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
+TOKEN_ENV: Final = "USEAPI_TOKEN"  # noqa: S105 - the variable's name, not a secret
+BASE_URL_ENV: Final = "USEAPI_BASE_URL"
+MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024  # far above any real page (a 1,000-item list)
+_UPLOAD_CHUNK: Final = 1024 * 1024
+
+
+@functools.cache
+def user_agent() -> str:
+    """``pixverse-audio/<version> httpx/<version>``."""
+    from ._version import __version__
+
+    return f"pixverse-audio/{__version__} httpx/{httpx.__version__}"
+
+
+# Raised before any byte is sent, and retrying cannot help: a bad URL scheme or
+# a request h11 refuses to write.
+_REFUSED_LOCALLY: Final = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+# httpx errors that do not derive from httpx.HTTPError.
+_OTHER_HTTPX: Final = (httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError)
+
+
+def _classify(exc: Exception) -> Failure | None:
+    """The failure a transport error stands for; ``None`` when retrying cannot help."""
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError)):
+        return Failure.CONNECT
+    if isinstance(exc, httpx.PoolTimeout):
+        return Failure.POOL
+    if isinstance(exc, (httpx.WriteError, httpx.WriteTimeout)):
+        return Failure.SEND
+    if isinstance(exc, (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError)):
+        return Failure.READ
+    if isinstance(exc, (httpx.DecodingError, httpx.CloseError)):
+        return Failure.READ
+    return None
+
+
+def as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    """A timeout setting as an ``httpx.Timeout`` (``None``: the default)."""
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    return httpx.Timeout(timeout)
+
+
+def _token(token: str | None) -> str:
+    token = token if token is not None else os.environ.get(TOKEN_ENV)
+    if not token or not token.strip():
+        raise ConfigurationError(f"no API token: pass token= or set ${TOKEN_ENV}")
+    if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+        raise ConfigurationError(
+            "the API token must be printable ASCII without whitespace or control characters"
+        )
+    return token
+
+
+def _base_url(base_url: str | None) -> httpx.URL:
+    name = "base_url"
+    if base_url is None:
+        from_env = os.environ.get(BASE_URL_ENV, "").strip()
+        base_url = from_env or DEFAULT_BASE_URL
+        name = f"${BASE_URL_ENV}" if from_env else name
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigurationError(f"{name} is not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"{name} must be an absolute http:// or https:// URL")
+    if url.query or url.fragment or url.userinfo:
+        raise ConfigurationError(f"{name} must not carry a query, fragment or user info")
+    path = url.path.rstrip("/")
+    for api_prefix in ("/v2/pixverse", "/v1/minimax"):
+        if path.endswith(api_prefix):
+            origin = str(url.copy_with(path=path[: -len(api_prefix)] or "/")).rstrip("/")
+            raise ConfigurationError(
+                f"{name} is the API origin, without {api_prefix}: use {origin!r}"
+            )
+    return url
+
+
+class Connection:
+    """What every session of one client shares: the HTTP client, the token, the base URL.
+
+    The token lives only here, in the headers sent to the API host.
+    """
+
+    def __init__(
+        self,
+        token: str | None,
+        *,
+        base_url: str | None,
+        http_client: httpx.AsyncClient | None,
+        transport: httpx.AsyncBaseTransport | None,
+        max_response_bytes: int,
+    ) -> None:
+        self.headers = {  # the only place the token is kept
+            "Authorization": f"Bearer {_token(token)}",
+            "Accept": "application/json",
+            "User-Agent": user_agent(),
+        }
+        self.base_url = _base_url(base_url)
+        self.root = str(self.base_url).rstrip("/")  # origin and path prefix
+        size: object = max_response_bytes  # checked at run time too: callers may pass anything
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1024:
+            raise ConfigurationError("max_response_bytes must be an integer of at least 1024")
+        self.max_body = max_response_bytes
+        if http_client is not None and transport is not None:
+            raise ConfigurationError("pass http_client or transport, not both")
+        self.owns_http = http_client is None
+        self.http = http_client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=transport)
+        self.rng = random.Random()
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.root!r} token=<hidden>>"
+
+    def check_open(self) -> None:
+        """Raise `ConfigurationError` once the client was closed."""
+        if self.closed:
+            raise ConfigurationError("this client is closed")
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if it was made here (a caller's is left open)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.owns_http:
+            with anyio.CancelScope(shield=True):
+                await self.http.aclose()
+
+
+class _FileBody:
+    """An async byte iterator over an open file, read in a worker thread."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+
+    def __aiter__(self) -> _FileBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await anyio.to_thread.run_sync(self._file.read, _UPLOAD_CHUNK)
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+
+@attrs.frozen(eq=False)
+class Session:
+    """Sends `Call` s through a `Connection` with one timeout and retry policy."""
+
+    connection: Connection
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    _extensions: dict[str, object] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_extensions", {"timeout": self.timeout.as_dict()})
+
+    def with_options(
+        self, *, timeout: float | httpx.Timeout | None = None, retry: RetryPolicy | None = None
+    ) -> Session:
+        """This session with another timeout or retry policy, over the same connection."""
+        return Session(
+            self.connection,
+            timeout=self.timeout if timeout is None else as_timeout(timeout),
+            retry=self.retry if retry is None else retry,
+        )
+
+    async def call(self, call: Call, parse: Callable[[Reply], T], *, retry_busy: bool = True) -> T:
+        """Send ``call`` and parse the reply; a create's garbled 2xx is an unknown outcome."""
+        try:
+            return parse(await self.send(call, retry_busy=retry_busy))
+        except ResponseFormatError as exc:
+            if call.kind is not CallKind.CREATE or not 200 <= exc.status_code < 300:
+                raise
+            raise unknown(call, "the server accepted it but its answer is unreadable") from exc
+
+    async def pages(
+        self,
+        build: Callable[[int], Call],
+        parse: Callable[[int], Callable[[Reply], tuple[Page[T], int]]],
+        page_size: int,
+        *,
+        key: Callable[[T], Hashable],
+    ) -> AsyncIterator[T]:
+        """Every item of an offset-paginated list, each once (see `OffsetScan`).
+
+        ``build(offset)`` makes the call for a page (it validates, so the first
+        one is made before any request); ``parse(offset)`` reads its reply.
+        """
+        build(0)
+        scan: OffsetScan[T] = OffsetScan(page_size=page_size, key=key)
+        while not scan.done:
+            offset = scan.offset
+            page, received = await self.call(build(offset), parse(offset))
+            for item in scan.take(page, received):
+                yield item
+
+    async def send(self, call: Call, *, retry_busy: bool = True) -> Reply:
+        """Send ``call`` under the retry policy; return the final reply.
+
+        Error statuses are returned for the parser to raise, except a 5xx on a
+        create, which raises `OutcomeUnknownError` (the job may exist). With
+        ``retry_busy=False`` a 429 is returned at once (the engine handles it).
+        """
+        self.connection.check_open()
+        retry = self.retry
+        retries = 0
+        while True:
+            try:
+                reply = await self._attempt(call)
+            except (httpx.HTTPError, *_OTHER_HTTPX) as exc:
+                logger.debug("%s %s -> %s", call.method, call.path, type(exc).__name__)
+                failure = _classify(exc)
+                if failure is None or not retry.should_retry(call.kind, failure, retries):
+                    raise _transport_error(call, exc, failure) from exc
+                error_name = type(exc).__name__
+                retry_after = None
+            else:
+                failure = failure_of_status(reply.status_code)
+                if failure is Failure.BUSY and not retry_busy:
+                    return reply
+                if failure is None or not retry.should_retry(call.kind, failure, retries):
+                    if failure is Failure.SERVER and call.kind is CallKind.CREATE:
+                        try:
+                            raise_for_status(reply)
+                        except ServerError as exc:
+                            raise unknown(call, f"the server failed: {exc}") from exc
+                    return reply
+                error_name = f"HTTP {reply.status_code}"
+                retry_after = parse_retry_after(reply.headers.get("retry-after"))
+            delay = retry.delay(
+                call.kind, failure, retries, retry_after=retry_after, rng=self.connection.rng
+            )
+            retries += 1
+            logger.info(
+                "retrying %s %s after %s (retry %d of %d) in %.1f s",
+                call.method,
+                call.path,
+                error_name,
+                retries,
+                retry.max_retries,
+                delay,
+            )
+            await anyio.sleep(delay)
+
+    def _request(
+        self, call: Call, content: object = None, length: int | None = None
+    ) -> httpx.Request:
+        # One string, parsed once by httpx: ids stay raw in the path (':' and '@'
+        # are legal there), query values get ordinary percent-encoding.
+        url = self.connection.root + call.path
+        if call.params:
+            url += "?" + urlencode(call.params, quote_via=quote, safe="")
+        headers = dict(self.connection.headers)
+        extensions = self._extensions
+        if call.timeout is not None:
+            extensions = {"timeout": httpx.Timeout(call.timeout).as_dict()}
+        if call.form is not None:
+            body, headers["Content-Type"] = encode_multipart(call.form, secrets.token_hex(16))
+            return httpx.Request(
+                call.method, url, content=body, headers=headers, extensions=extensions
+            )
+        if call.content_type is not None:
+            headers["Content-Type"] = call.content_type
+        if length is not None:
+            headers["Content-Length"] = str(length)  # a known size: not chunked
+        return httpx.Request(
+            call.method,
+            url,
+            json=call.json,
+            content=content,  # type: ignore[arg-type]
+            headers=headers,
+            extensions=extensions,
+        )
+
+    async def _attempt(self, call: Call) -> Reply:
+        started = time.perf_counter()
+        if isinstance(call.content, Path):
+            reply = await self._attempt_file(call, call.content)
+        else:
+            reply = await self._exchange(self._request(call, call.content))
+        if logger.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.debug(
+                "%s %s -> %d in %.0f ms", call.method, call.path, reply.status_code, elapsed
+            )
+        return reply
+
+    async def _attempt_file(self, call: Call, path: Path) -> Reply:
+        try:
+            file = await anyio.to_thread.run_sync(path.open, "rb")
+        except OSError as exc:
+            raise APIConnectionError(f"cannot read {path.name}: {exc.strerror}") from exc
+        try:
+            size = os.fstat(file.fileno()).st_size
+            return await self._exchange(self._request(call, _FileBody(file), size))
+        finally:
+            file.close()
+
+    async def _exchange(self, request: httpx.Request) -> Reply:
+        # auth=None: a caller's http_client auth never replaces the API token.
+        response = await self.connection.http.send(
+            request, auth=None, follow_redirects=False, stream=True
+        )
+        body = await self._read_body(response)
+        # httpx.Headers is a case-insensitive mapping already: no copy needed.
+        return Reply(status_code=response.status_code, headers=response.headers, body=body)
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """The (decoded) body, refused as soon as it passes ``max_response_bytes``.
+
+        The response is closed in every case; a body cut short (the limit, an
+        error, a cancellation) has its chunk generators run to their end after
+        the close, shielded, so none is left for the garbage collector.
+        """
+        limit = self.connection.max_body
+        declared = response.headers.get("content-length", "")
+        chunks = response.aiter_bytes()
+        done = False
+        try:
+            if declared.isdigit() and int(declared) > limit:
+                raise _too_large(response, limit, f"is {int(declared):,} bytes, over")
+            parts = []
+            size = 0
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(response, limit, "passed")
+                parts.append(chunk)
+            done = True
+            return b"".join(parts)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+                if not done:
+                    await finish_chunks(chunks)
+
+
+def _too_large(response: httpx.Response, limit: int, what: str) -> ResponseFormatError:
+    return ResponseFormatError(
+        response.status_code,
+        f"the response body {what} the {limit:,}-byte limit "
+        "(AsyncClient max_response_bytes); the rest was not read",
+    )
+
+
+def unknown(call: Call, why: str) -> OutcomeUnknownError:
+    """The error of a create whose outcome is not known (a paid job may exist)."""
+    return OutcomeUnknownError(
+        f"{call.method} {call.path}: {why}. A paid job may exist; it was not resent. "
+        "Reconcile with client.scheduler.list() or the account's newest list items.",
+        endpoint=call.path,
+        payload=dict(call.payload),
+    )
+
+
+def _transport_error(call: Call, exc: Exception, failure: Failure | None) -> Exception:
+    what = f"{call.method} {call.path}: {type(exc).__name__}"
+    detail = str(exc)
+    if detail:
+        what = f"{what}: {detail}"
+    never_sent = failure in NEVER_SENT or isinstance(exc, _REFUSED_LOCALLY)
+    if call.kind is CallKind.CREATE and not never_sent:
+        return unknown(call, f"no answer arrived ({type(exc).__name__})")
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+        return ConfigurationError(what)
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(what)
+    return APIConnectionError(what)
