@@ -209,7 +209,7 @@ class AudioAPI(AudioEndpoints[R, O]):
         result = await self._scheduler.wait(
             job_id,
             timeout=seconds,
-            policy=policy,
+            policy=None if poll_interval is None else policy,
             cancel_on_timeout=cancel_on_timeout,
             events=self._events,
         )

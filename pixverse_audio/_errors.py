@@ -32,11 +32,13 @@ Messages never contain the API token.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ._models import Job, SpeechClip, Track
+
+_E = TypeVar("_E", bound=BaseException)
 
 __all__ = [
     "APIConnectionError",
@@ -259,3 +261,60 @@ class WaitTimeoutError(PixverseAudioError, TimeoutError):
         self.audio_id = audio_id
         self.timeout = timeout
         self.last_seen = last_seen
+
+
+_HIDDEN = "<hidden>"
+
+
+def _without_secrets(error: _E, secrets: Iterable[str | None]) -> _E:
+    """A copy of ``error`` with every occurrence of ``secrets`` replaced by ``<hidden>``.
+
+    The copy has ``error``'s type and attributes (its ``__dict__`` and ``args``,
+    scrubbed: strings, and the strings inside dicts, lists and tuples), and so
+    has every exception of its ``__cause__``/``__context__`` chain.  Raise it
+    *outside* the ``except`` block that caught ``error``: raised inside, Python
+    would make the original (secrets and all) its ``__context__``::
+
+        try:
+            return await send()
+        except PixverseAudioError as exc:
+            error = exc
+        raise _without_secrets(error, (password, token))
+    """
+    hidden = [secret for secret in secrets if secret]
+    if not hidden:
+        return error
+    copies: dict[int, BaseException] = {}
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in hidden:
+                value = value.replace(secret, _HIDDEN)
+            return value
+        if isinstance(value, dict):
+            return {scrub(k): scrub(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+            return type(value)(scrub(v) for v in value)
+        if isinstance(value, BaseException):
+            return copy(value)
+        return value
+
+    def copy(original: BaseException) -> BaseException:
+        done = copies.get(id(original))
+        if done is not None:  # a chain that loops back
+            return done
+        args = tuple(scrub(arg) for arg in original.args)
+        try:  # OSError reads errno and strerror from its arguments here
+            clean = type(original).__new__(type(original), *args)
+        except Exception:
+            clean = type(original).__new__(type(original))
+        copies[id(original)] = clean
+        clean.args = args
+        vars(clean).update({name: scrub(value) for name, value in vars(original).items()})
+        clean.__cause__ = None if original.__cause__ is None else copy(original.__cause__)
+        clean.__context__ = None if original.__context__ is None else copy(original.__context__)
+        clean.__suppress_context__ = original.__suppress_context__
+        clean.__traceback__ = original.__traceback__
+        return clean
+
+    return copy(error)  # type: ignore[return-value]  # a copy of the same type

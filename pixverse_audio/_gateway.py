@@ -93,6 +93,3 @@ class ClientGateway:
     async def accounts(self) -> list[Account]:
         """GET accounts."""
         return await self.session.call(sansio.accounts_list(), sansio.parse_accounts)
-
-
-

@@ -103,4 +103,3 @@ def kind_of_item(
 ) -> Kind[MusicRequest, Track] | Kind[SpeechRequest, SpeechClip]:
     """The kind of a listed job."""
     return SPEECH if isinstance(item, SpeechClip) else MUSIC
-

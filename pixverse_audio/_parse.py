@@ -180,8 +180,16 @@ def parse_minimax_song(reply: Reply) -> MinimaxSong:
 
 
 def parse_speech_models(reply: Reply) -> SpeechModels:
-    """The body of GET speech/models."""
-    return _one(reply, SpeechModels, "provider_groups")
+    """The body of GET speech/models: ``{default_model, provider_groups: [...]}``.
+
+    ``provider_groups`` must be a list: a body without it, or with anything
+    else under it, is a `ResponseFormatError` naming what it held (never an
+    empty catalogue).
+    """
+    raise_for_status(reply)
+    data = _decode_json(reply)
+    _items(reply, data, ("provider_groups",), bare=False)
+    return structure(data, SpeechModels, status_code=reply.status_code)
 
 
 def parse_availability(reply: Reply) -> Availability:

@@ -201,9 +201,13 @@ def _unknown(
     error: OutcomeUnknownError, candidates: tuple[str, ...], why: str
 ) -> OutcomeUnknownError:
     listed = f" Candidates: {', '.join(candidates)}." if candidates else ""
-    return OutcomeUnknownError(
+    outcome = OutcomeUnknownError(
         f"{error} Reconciliation: {why}; nothing was adopted.{listed}",
         endpoint=error.endpoint,
         payload=error.payload,
         candidates=candidates,
     )
+    # what lost the answer (a timeout, a 5xx, an unreadable 200) stays the cause
+    outcome.__cause__ = error.__cause__
+    outcome.__suppress_context__ = True
+    return outcome

@@ -23,7 +23,10 @@ account it takes with the most free slots; a waiter is served only if every
 earlier waiter that fits somewhere has been given a slot first. A waiter whose
 accounts are all full does not hold back later waiters for other accounts; one
 held back only by its own ``narrow`` limit makes later waiters skip that account
-until it has drained enough (so it cannot starve).
+until it has drained enough (so it cannot starve). Grants are on paper until each
+waiter asks again, so once a narrowed waiter fits an account, later waiters take
+it only while that leaves room under the narrow limit: one woken first cannot
+fill the account the narrowed one was woken for.
 
 Restarts: the ``:epoch`` key is created with a fresh value whenever it is
 missing. A client that saw another epoch knows Redis lost its leases: ACQUIRE
@@ -98,6 +101,7 @@ local function allocate(free, count, target, wake_ms)
     return false
   end
   local draining = {}  -- an account kept for an earlier waiter's narrow limit
+  local limit = {}  -- account -> the narrow limit of an earlier waiter fitting it on paper
   for _, ticket in ipairs(redis.call('ZRANGE', p .. ':queue', 0, -1)) do
     local raw = redis.call('HGET', p .. ':want', ticket)
     local best = false
@@ -106,7 +110,7 @@ local function allocate(free, count, target, wake_ms)
     local closest = false  -- the narrowed account nearest to fitting
     for _, email in ipairs(want['e']) do
       local f = free[email]
-      if f and f > 0 and not draining[email] then
+      if f and f > 0 and not draining[email] and not (limit[email] and count[email] >= limit[email]) then
         if narrow ~= nil and count[email] >= narrow then
           if not closest or count[email] < count[closest] then
             closest = email
@@ -120,6 +124,9 @@ local function allocate(free, count, target, wake_ms)
       return best
     end
     if best then
+      if narrow ~= nil and (not limit[best] or narrow < limit[best]) then
+        limit[best] = narrow  -- it may ask after later waiters: keep it room
+      end
       free[best] = free[best] - 1
       count[best] = count[best] + 1
       left = left - 1

@@ -8,13 +8,13 @@ the session's single `send`, parse the reply (pure, maps errors).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio.to_thread
 
 from . import _sansio as sansio
-from ._errors import APIError, PixverseAudioError, ValidationError
+from ._errors import PixverseAudioError, ValidationError, _without_secrets
 from ._models import (
     Account,
     Availability,
@@ -212,7 +212,9 @@ class AccountsAPI(Resource):
         try:
             return await self._session.call(call, sansio.parse_account)
         except PixverseAudioError as exc:
-            raise _without_secrets(exc, (password, token)) from exc.__cause__
+            error = exc
+        # Raised here, not in the except block: no __context__ keeps the original.
+        raise _without_secrets(error, (password, token))
 
     async def delete(self, email: str) -> bool:
         """Remove an account's configuration (DELETE accounts/{email}).
@@ -221,30 +223,3 @@ class AccountsAPI(Resource):
             ``True`` if it was configured, ``False`` if it was not (404).
         """
         return await self._session.call(sansio.accounts_delete(email), sansio.parse_cancel)
-
-
-def _without_secrets(exc: PixverseAudioError, secrets: Iterable[str | None]) -> PixverseAudioError:
-    """``exc`` with any echo of ``secrets`` in its message and body replaced by ``<hidden>``."""
-    hidden = [s for s in secrets if s]
-    text = str(exc)
-    if not any(s in text or s in repr(getattr(exc, "body", None)) for s in hidden):
-        return exc
-
-    def scrub(value: object) -> object:
-        if isinstance(value, str):
-            for secret in hidden:
-                value = value.replace(secret, "<hidden>")
-            return value
-        if isinstance(value, dict):
-            return {k: scrub(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [scrub(v) for v in value]
-        return value
-
-    if isinstance(exc, APIError):
-        clean: PixverseAudioError = type(exc)(
-            exc.status_code, str(scrub(exc.message)), scrub(exc.body)
-        )
-    else:
-        clean = PixverseAudioError(str(scrub(text)))
-    return clean

@@ -173,7 +173,10 @@ class Scheduler:
                 box["sent"] = time.time()
                 with self.reconciler.sending(kind, request, email):
                     try:
-                        box["job"] = await self.gateway.create(kind, request, email)
+                        box["job"] = job = await self.gateway.create(kind, request, email)
+                        # ours before the create counts as answered, so a lost twin
+                        # being settled can never take it for its own
+                        self.owned.add(job.audio_id)
                     except PixverseAudioError as exc:
                         box["error"] = exc
                 box["answered"] = time.time()
@@ -191,7 +194,7 @@ class Scheduler:
                     raise
         finally:
             if cancelled:
-                await self._after_cancelled_create(box, email)
+                await self._after_cancelled_create(box, email, events)
         if "error" in box:
             error = box["error"]
             if not isinstance(error, OutcomeUnknownError):
@@ -213,10 +216,14 @@ class Scheduler:
         events.emit("submitted", job_id=job.audio_id, status=job.status, email=email)
         return job, box["sent"], box["answered"]
 
-    async def _after_cancelled_create(self, box: dict[str, Any], email: str) -> None:
+    async def _after_cancelled_create(
+        self, box: dict[str, Any], email: str, events: Events
+    ) -> None:
         job = box.get("job")
         if job is not None:  # it answered during cleanup: nobody follows it now
-            await self.release(job.audio_id)
+            events.emit("submitted", job_id=job.audio_id, status=job.status, email=email)
+            if await self.release(job.audio_id):
+                events.emit("released", job_id=job.audio_id, email=email)
         elif "error" not in box:
             logger.warning(
                 "a create on %s was cancelled before its answer came: a paid job may exist", email
@@ -237,11 +244,11 @@ class Scheduler:
                     waiter.rearm()
         except BaseException:  # cancelled: nobody follows the job any more
             if not tracked.ended:
-                await self._abandon(tracked, release=True, events=events)
+                await self._abandon(tracked, release=cancel_on_timeout, events=events)
             raise
         if not tracked.ended:
             await self._abandon(tracked, release=cancel_on_timeout, events=events)
-            raise WaitTimeoutError(tracked.job_id, timeout, tracked.result)
+            raise WaitTimeoutError(tracked.job_id, timeout, tracked.last_seen)
         if tracked.error is not None:
             raise tracked.error
         result = tracked.result
@@ -261,13 +268,24 @@ class Scheduler:
         job_id: str,
         *,
         timeout: float,
-        policy: PollPolicy,
+        policy: PollPolicy | None,
         cancel_on_timeout: bool,
         events: Events,
     ) -> Track | SpeechClip:
-        """Wait for any job by id; one this client does not track yet takes a slot."""
+        """Wait for any job by id; one this client does not track yet takes a slot.
+
+        ``policy`` (when given) applies from now on to a job already tracked.
+        """
         tracked = self.tracker.get(job_id)
+        if tracked is not None and policy is not None and policy != tracked.policy:
+            now = anyio.current_time()
+            tracked.policy = policy
+            tracked.next_check = self.cadence.next_check(
+                policy, tracked.kind.name, tracked.submitted, 0, now
+            )
+            self.tracker.rescheduled()
         if tracked is None:
+            policy = policy or self.poll
             kind = kind_of_id(job_id)
             email = Job(audio_id=job_id).email or ""
             lease = await self.pool.adopt(email) if email else None
@@ -331,6 +349,3 @@ class Scheduler:
             error or "no answer",
         )
         return False
-
-
-

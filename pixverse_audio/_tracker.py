@@ -54,6 +54,7 @@ class Tracked:
         sent_wall: ``time.time()`` when its create was sent (for the server's clock).
         answered_wall: ``time.time()`` when the create answered.
         result: Its final state, once seen.
+        last_seen: The newest state seen (final or not).
         error: Why it ended without a final state (`NotFoundError`).
         waiter: Whoever waits for it, woken when it ends.
         on_status: Called with each new status seen (progress events).
@@ -74,6 +75,7 @@ class Tracked:
     missing: int = 0
     status: object = None
     result: Item | None = None
+    last_seen: Item | None = None
     error: PixverseAudioError | None = None
     waiter: Waiter | None = None
     on_status: Callable[[Tracked, Item], None] | None = None
@@ -114,6 +116,10 @@ class Tracker:
         self._by_account.setdefault(tracked.email, {})[tracked.job_id] = tracked
         self._changed.set()
         return tracked
+
+    def rescheduled(self) -> None:
+        """A tracked job's ``next_check`` was moved earlier: the loop looks again."""
+        self._changed.set()
 
     async def end(self, tracked: Tracked) -> None:
         """Stop following ``tracked``: its slot goes back and its waiter is woken."""
@@ -208,6 +214,7 @@ class Tracker:
 
     async def _update(self, tracked: Tracked, item: Item, now: float) -> None:
         tracked.missing = 0
+        tracked.last_seen = item
         if item.status != tracked.status:
             tracked.status = item.status
             if tracked.on_status is not None:

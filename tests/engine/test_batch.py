@@ -14,7 +14,6 @@ import pytest
 from pixverse_audio import (
     AccountError,
     AsyncClient,
-    BusyError,
     ConfigurationError,
     GenerationFailedError,
     GenerationResult,
@@ -151,15 +150,16 @@ async def test_a_foreign_client_on_the_same_accounts() -> None:
             for email in EMAILS:
                 mine = [j for j in emulator.running() if j.email == email and j.prompt == "foreign"]
                 if len(mine) < 2:
-                    try:
-                        await other.music.create("foreign", email=email)
-                    except BusyError:
-                        foreign_busy += 1
-                    else:
-                        foreign_jobs += 1
+                    await other.music.create("foreign", email=email)
+                    foreign_jobs += 1
             await anyio.sleep(0.03)
 
-    async with client, emulator.client(max_retries=0) as other:
+    def count_busy(event: JobEvent) -> None:
+        nonlocal foreign_busy
+        foreign_busy += event.kind == "busy"
+
+    # the foreign client has a scheduler of its own: it waits out its 429s too
+    async with client, emulator.client(max_retries=0, on_event=count_busy) as other:
         async with anyio.create_task_group() as group:
             group.start_soon(foreign_load, other)
             results, busy, _ = await run(client, prompts(36))
@@ -478,7 +478,6 @@ async def test_raise_on_error_with_failed_jobs() -> None:
         ({"max_attempts": 0}, "max_attempts"),
         ({"max_attempts": True}, "max_attempts"),
         ({"timeout": 0}, "timeout"),
-        ({"timeout": None}, "timeout"),
         ({"timeout": -5}, "timeout"),
     ],
 )
@@ -837,7 +836,7 @@ async def test_a_raising_callback_does_not_break_the_batch(
 
 
 async def test_speech_batch_returns_clips() -> None:
-    """speech.generate_many runs SpeechRequests to SpeechClips, polling the speech list."""
+    """speech.generate_many runs SpeechRequests to SpeechClips, followed through the list."""
     emulator = Emulator(accounts=3, max_jobs=4, speech_timing=QUICK)
     client, transport = wired(emulator)
     requests = [SpeechRequest(text=f"Line number {i}.", voice_id=VOICE) for i in range(8)]
@@ -851,5 +850,6 @@ async def test_speech_batch_returns_clips() -> None:
         assert result.track.completed
         assert result.track.text == result.request.text
     assert emulator.stats().jobs == 8
-    assert status_requests(emulator, "speech") >= 1
-    assert status_requests(emulator, "music") == 0
+    # GET music/ lists speech jobs too: the account's one list answers for both kinds
+    assert emulator.stats().requests.get("music.list", 0) >= 1
+    assert status_requests(emulator, "speech") == 0

@@ -1,4 +1,4 @@
-"""wait and generate: one job polled by id until final, within a deadline that releases it."""
+"""wait and generate: one job followed until final, within a deadline that releases it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import anyio
 import pytest
 
 from pixverse_audio import (
+    AsyncClient,
     GenerationFailedError,
     Job,
     NotFoundError,
@@ -75,7 +76,8 @@ async def test_generate_creates_one_job_and_returns_its_track() -> None:
     assert emulator.stats().jobs == 1
     assert list(emulator.jobs) == [track.audio_id]
     assert requests_to(emulator, "music.create") == 1
-    assert requests_to(emulator, "music.get") >= 1
+    assert requests_to(emulator, "music.list") >= 1  # status comes from the account's list
+    assert requests_to(emulator, "music.get") == 0
 
 
 async def test_speech_generate_and_wait_return_completed_clips() -> None:
@@ -93,8 +95,10 @@ async def test_speech_generate_and_wait_return_completed_clips() -> None:
     assert waited.audio_id == job.audio_id
     assert waited.text == "General Kenobi."
     assert emulator.stats().jobs == 2
-    assert requests_to(emulator, "speech.get") >= 2
-    assert requests_to(emulator, "music.get") == 0
+    # GET music/ lists speech jobs too: one list request answers for both kinds
+    assert requests_to(emulator, "music.list") >= 2
+    assert requests_to(emulator, "speech.list") == 0
+    assert requests_to(emulator, "speech.get") == 0
 
 
 # ------------------------------------------------------------------ failure
@@ -254,15 +258,27 @@ async def test_cancelled_wait_without_cancel_on_timeout_keeps_the_job() -> None:
 async def test_not_found_just_after_create_is_tolerated() -> None:
     """404s within not_found_grace mean "not visible yet": the wait goes on to the track."""
     emulator = emulator_with()
-    emulator.faults.fail("music.get", 404, times=2)
-    poll = PollPolicy(first=0.02, cap=0.05, not_found_grace=1.0)
-    async with emulator.client(poll=poll) as client:
-        job = await client.music.create("shy")
-        track = await client.music.wait(job, timeout=10)
-    assert track.completed
-    assert track.audio_id == job.audio_id
-    assert emulator.stats().faults.get("404") == 2
-    assert requests_to(emulator, "music.get") >= 3
+    poll = PollPolicy(first=0.02, cap=0.05, not_found_grace=5.0)
+    first_id = f"user:1000-pixverse:{EMAIL}-music:11223344"  # the emulator's first job
+    waited: list[Track] = []
+
+    async def wait(client: AsyncClient) -> None:
+        waited.append(await client.music.wait(first_id, timeout=10))
+
+    async with (
+        emulator.client(poll=poll) as client,
+        emulator.client() as other,
+        anyio.create_task_group() as group,
+    ):
+        group.start_soon(wait, client)
+        with anyio.fail_after(5):
+            while emulator.stats().responses.get(404, 0) < 2:  # noqa: ASYNC110 - polls a counter
+                await anyio.sleep(0.01)
+        job = await other.music.create("shy")
+    assert job.audio_id == first_id
+    assert waited[0].completed
+    assert waited[0].audio_id == first_id
+    assert requests_to(emulator, "music.get") >= 2  # absent from the list: asked by id
 
 
 async def test_not_found_after_the_grace_is_raised() -> None:
@@ -288,7 +304,7 @@ async def test_not_found_with_zero_grace_is_raised_at_once() -> None:
 
 # ------------------------------------------------------------ bad arguments
 
-BAD_TIMEOUTS = [None, 0, -1, 0.0, math.nan, True, "10"]
+BAD_TIMEOUTS = [0, -1, 0.0, math.nan, -math.inf, True, "10"]
 
 
 @pytest.mark.parametrize("timeout", BAD_TIMEOUTS)
@@ -313,7 +329,7 @@ async def test_speech_wait_rejects_a_bad_timeout_before_any_request(timeout: obj
     assert emulator.stats().requests == {}
 
 
-@pytest.mark.parametrize("timeout", [None, 0, -1])
+@pytest.mark.parametrize("timeout", [0, -1, math.nan])
 async def test_music_generate_rejects_a_bad_timeout_before_any_request(timeout: object) -> None:
     """music.generate with a bad timeout raises ValidationError before creating a (paid) job."""
     emulator = emulator_with()
@@ -324,7 +340,7 @@ async def test_music_generate_rejects_a_bad_timeout_before_any_request(timeout: 
     assert emulator.stats().jobs == 0
 
 
-@pytest.mark.parametrize("timeout", [None, 0, -1])
+@pytest.mark.parametrize("timeout", [0, -1, math.nan])
 async def test_speech_generate_rejects_a_bad_timeout_before_any_request(timeout: object) -> None:
     """speech.generate with a bad timeout raises ValidationError before creating a job."""
     emulator = emulator_with()
@@ -345,6 +361,17 @@ async def test_wait_rejects_a_bad_id_before_any_request(bad_id: str) -> None:
     assert emulator.stats().requests == {}
 
 
+async def test_no_timeout_is_the_kinds_default() -> None:
+    """timeout=None (the default) waits up to the kind's default deadline."""
+    emulator = emulator_with()
+    async with emulator.client(poll=POLL) as client:
+        job = await client.music.create("default deadline")
+        track = await client.music.wait(job, timeout=None)
+        clip = await client.speech.generate("Hello.", VOICE)
+    assert track.completed
+    assert clip.completed
+
+
 async def test_infinite_timeout_waits_for_the_job() -> None:
     """timeout=math.inf is a valid deadline: the wait runs until the job is final."""
     emulator = emulator_with()
@@ -360,12 +387,12 @@ async def test_a_long_wait_never_overflows_the_poll_gap() -> None:
     1.5 does after about 1,750 checks (some 5 hours at the 10 s cap, well
     within timeout=math.inf).
     """
-    emulator = emulator_with(Timing.fixed(0.1))
+    emulator = emulator_with(Timing.fixed(0.25))  # checks are at least 0.05 s apart
     poll = PollPolicy(first=0.01, factor=1e300, cap=0.01, not_found_grace=1.0)
     async with emulator.client(poll=poll) as client:
         track = await client.music.generate("many polls", timeout=10)
     assert track.completed
-    assert requests_to(emulator, "music.get") >= 3
+    assert requests_to(emulator, "music.list") >= 3
 
 
 # ------------------------------------------------------------ poll_interval
@@ -381,7 +408,7 @@ async def test_poll_interval_may_be_a_number_of_seconds(seconds: float) -> None:
         track = await client.music.wait(job, timeout=10, poll_interval=seconds)
         waited = anyio.current_time() - started
     assert track.completed
-    gets = requests_to(emulator, "music.get")
+    gets = requests_to(emulator, "music.list")
     # checks at N, 2N, ... until the job (0.12 s) is final: no growth, no jitter (a
     # check that comes late may already find it final, one fewer)
     assert math.ceil(0.12 / seconds) - 1 <= gets <= math.ceil(0.12 / seconds)

@@ -42,9 +42,9 @@ async def test_wait_for_a_job_that_never_finishes_raises_and_releases_it() -> No
 
 
 async def test_deadline_holds_while_status_reads_hang() -> None:
-    """A server that holds every GET for 30 s cannot stretch wait(timeout=0.3): it still ends."""
+    """A server holding every status read for 30 s cannot stretch wait(timeout=0.3)."""
     emulator = Emulator(music_timing=NEVER)
-    emulator.faults.add("music.get", Fault("delay", seconds=30))
+    emulator.faults.add("music.list", Fault("delay", seconds=30))
     client, transport = wired(emulator, timeout=60)
     async with client:
         job = await client.music.create("a stalled server")
@@ -52,7 +52,7 @@ async def test_deadline_holds_while_status_reads_hang() -> None:
             await client.music.wait(job, timeout=0.3)
         assert transport.in_flight == 0  # the hanging GET was abandoned, not left behind
     assert caught.value.audio_id == job.audio_id
-    assert emulator.stats().requests.get("music.get", 0) >= 1
+    assert emulator.stats().requests.get("music.list", 0) >= 1  # status comes from the list
     assert emulator.running() == []
 
 
@@ -125,7 +125,7 @@ async def test_batch_deadline_holds_while_every_status_read_hangs() -> None:
     """With list and GET answers held for 30 s, a batch with timeout=0.3 still ends, released."""
     emulator = Emulator(accounts=1, max_jobs=3, music_timing=NEVER)
     emulator.faults.add("music.list", Fault("delay", seconds=30))
-    emulator.faults.add("music.get", Fault("delay", seconds=30))
+    emulator.faults.add("music.list", Fault("delay", seconds=30))
     client, transport = wired(emulator, timeout=60)
     async with client:
         with anyio.fail_after(BOUND):

@@ -138,7 +138,9 @@ async def run_load(tasks: int, seconds: float, backend: str) -> None:
     assert errors == [], errors[:3]
     assert len(latencies) >= tasks  # every task got through at least once
     assert counter.peak <= POOL
-    assert open_peak[0] <= POOL
+    # the server sees a connection the client just closed as open until the FIN
+    # is read: one replaced keep-alive connection may overlap by a moment
+    assert open_peak[0] <= POOL + 1
     assert open_peak[1] <= POOL
     assert emulator.stats().responses.keys() == {200}
 
