@@ -110,7 +110,8 @@ local function allocate(free, count, target, wake_ms)
     local closest = false  -- the narrowed account nearest to fitting
     for _, email in ipairs(want['e']) do
       local f = free[email]
-      if f and f > 0 and not draining[email] and not (limit[email] and count[email] >= limit[email]) then
+      local full = limit[email] and count[email] >= limit[email]
+      if f and f > 0 and not draining[email] and not full then
         if narrow ~= nil and count[email] >= narrow then
           if not closest or count[email] < count[closest] then
             closest = email
