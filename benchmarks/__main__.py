@@ -13,6 +13,7 @@ BENCHMARKS = (
     "request_overhead",
     "parse_throughput",
     "bulk_makespan",
+    "web_service",
     "scale",
     "download_memory",
     "pagination",
