@@ -14,6 +14,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from email.parser import BytesParser
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import anyio
@@ -125,6 +126,10 @@ class EmulatorApp:
             if fault is not None:
                 response = await self._apply(fault, response, send)
         counters.responses[response.status_code] += 1
+        # the Date header tells the time by the emulator's own (possibly scaled)
+        # clock, as its jobs' timestamps do: a real server's clock is one clock
+        state = self._emu.state
+        response.headers["date"] = format_datetime(state.wall(state.now()), usegmt=True)
         await response(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -83,7 +83,11 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _server(emulator: Emulator, log_level: str) -> uvicorn.Server:
     config = uvicorn.Config(
-        _ServerApp(emulator), lifespan="on", log_level=log_level, access_log=False
+        _ServerApp(emulator),
+        lifespan="on",
+        log_level=log_level,
+        access_log=False,
+        date_header=False,  # the emulator writes Date by its own clock
     )
     return uvicorn.Server(config)
 
