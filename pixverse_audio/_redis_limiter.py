@@ -9,9 +9,8 @@ worker's slots come back), granted first come first served, woken by a blocking
 pop rather than a busy loop (with a bounded fallback poll). The Lua scripts are
 in `pixverse_audio._redis_scripts`.
 
-On asyncio the calls go through the ``redis`` package's asyncio client; on trio,
-through its blocking client in worker threads (``anyio.to_thread``), since the
-asyncio client needs an asyncio loop. Both come with the ``redis`` extra.
+How it talks to Redis (asyncio client, or threads on trio) is in
+`pixverse_audio._redis_backends`.
 """
 
 from __future__ import annotations
@@ -19,30 +18,17 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final
 
 import anyio
 import attrs
 
-from . import _redis_scripts as scripts
 from ._errors import ConfigurationError, LimiterError
 from ._logging import redact_url
-
-if TYPE_CHECKING:
-    from types import ModuleType
+from ._redis_backends import Backend, import_redis, pick_backend
 
 __all__ = ["RedisLimiter", "SlotUsage"]
 
-SCRIPTS: Final = {
-    "acquire": scripts.ACQUIRE,
-    "adopt": scripts.ADOPT,
-    "release": scripts.RELEASE,
-    "leave": scripts.LEAVE,
-    "renew": scripts.RENEW,
-    "set_caps": scripts.SET_CAPS,
-    "usage": scripts.USAGE,
-}
 _SCHEMES: Final = ("redis", "rediss", "unix")
 
 
@@ -67,85 +53,6 @@ class _Outage:
     over: anyio.Event = attrs.field(factory=anyio.Event)
     recovered: bool = False
     abandoned: bool = False  # its prober was cancelled
-
-
-class _Backend(Protocol):
-    async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any: ...
-
-    async def pop(self, key: str, timeout: float) -> bytes | None: ...
-
-    async def aclose(self) -> None: ...
-
-
-class _AsyncioBackend:
-    """The ``redis`` package's asyncio client (asyncio only)."""
-
-    def __init__(self, redis: ModuleType, url: str, timeout: float, pop_timeout: float) -> None:
-        import redis.asyncio
-        import redis.asyncio.retry
-        import redis.backoff
-
-        def connect(socket_timeout: float) -> Any:
-            return redis.asyncio.Redis.from_url(
-                url,
-                socket_timeout=socket_timeout,
-                socket_connect_timeout=timeout,
-                retry=redis.asyncio.retry.Retry(redis.backoff.NoBackoff(), 0),  # we retry
-            )
-
-        self._client = connect(timeout)
-        self._blocking = connect(pop_timeout)  # blocking pops need a longer socket timeout
-        self._scripts = {name: self._client.register_script(lua) for name, lua in SCRIPTS.items()}
-
-    async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any:
-        return await self._scripts[name](keys=[prefix], args=list(args))
-
-    async def pop(self, key: str, timeout: float) -> bytes | None:
-        popped = await self._blocking.blpop([key], timeout=timeout)
-        return None if popped is None else popped[1]
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-        await self._blocking.aclose()
-
-
-class _ThreadBackend:
-    """The ``redis`` package's blocking client, called from worker threads (trio).
-
-    Scripts are short; the one blocking pop per pool (its wake-up list) holds
-    one thread at a time.
-    """
-
-    def __init__(self, redis: ModuleType, url: str, timeout: float, pop_timeout: float) -> None:
-        import redis.backoff
-        import redis.retry
-
-        def connect(socket_timeout: float) -> Any:
-            return redis.Redis.from_url(
-                url,
-                socket_timeout=socket_timeout,  # a thread cannot be cancelled: this bounds it
-                socket_connect_timeout=timeout,
-                retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),  # we retry
-            )
-
-        self._client = connect(timeout)
-        self._blocking = connect(pop_timeout)  # blocking pops need a longer socket timeout
-        self._scripts = {name: self._client.register_script(lua) for name, lua in SCRIPTS.items()}
-
-    async def script(self, name: str, prefix: str, args: Sequence[str | int]) -> Any:
-        call = partial(self._scripts[name], keys=[prefix], args=list(args))
-        return await anyio.to_thread.run_sync(call)
-
-    async def pop(self, key: str, timeout: float) -> bytes | None:
-        # A cancelled pop leaves its thread to finish (at most `timeout`); what
-        # it pops then is lost, which the waiters' fallback poll covers.
-        call = partial(self._blocking.blpop, [key], timeout=timeout)
-        popped = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
-        return None if popped is None else popped[1]
-
-    async def aclose(self) -> None:
-        await anyio.to_thread.run_sync(self._client.close)
-        await anyio.to_thread.run_sync(self._blocking.close)
 
 
 class RedisLimiter:
@@ -210,7 +117,7 @@ class RedisLimiter:
         unavailable_timeout: float = 10.0,
         operation_timeout: float = 5.0,
     ) -> None:
-        self._redis = _import_redis()
+        self._redis = import_redis()
         if "://" not in url or url.split("://", 1)[0] not in _SCHEMES:
             raise ConfigurationError("url must be a redis://, rediss:// or unix:// URL")
         try:
@@ -244,7 +151,7 @@ class RedisLimiter:
         self.unavailable_timeout = float(unavailable_timeout)
         self.operation_timeout = float(operation_timeout)
         self._prefix = "{" + namespace + "}"
-        self._backend: _Backend | None = None
+        self._backend: Backend | None = None
         self._library: str | None = None
         self.recoveries = 0  # times Redis answered again after failing
         self.round_trips = 0  # calls sent to Redis (scripts and blocking pops)
@@ -256,7 +163,7 @@ class RedisLimiter:
 
     # ------------------------------------------------------------ plumbing
 
-    def _ensure_backend(self) -> _Backend:
+    def _ensure_backend(self) -> Backend:
         import sniffio
 
         library = sniffio.current_async_library()
@@ -267,10 +174,9 @@ class RedisLimiter:
                 )
             return self._backend
         timeout, pop_timeout = self.operation_timeout, self.operation_timeout + self.poll
-        if library == "asyncio":
-            self._backend = _AsyncioBackend(self._redis, self._url, timeout, pop_timeout)
-        else:
-            self._backend = _ThreadBackend(self._redis, self._url, timeout, pop_timeout)
+        self._backend = pick_backend(
+            self._redis, self._url, timeout, pop_timeout, asyncio=library == "asyncio"
+        )
         self._library = library
         return self._backend
 
@@ -479,17 +385,6 @@ class RedisLimiter:
         if backend is not None:
             with anyio.CancelScope(shield=True):
                 await backend.aclose()
-
-
-def _import_redis() -> ModuleType:
-    try:
-        import redis
-        import sniffio  # noqa: F401 - needed to pick the backend
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ConfigurationError(
-            'RedisLimiter needs the redis extra: pip install "pixverse-audio[redis]"'
-        ) from None
-    return redis
 
 
 def _ms(seconds: float) -> int:
