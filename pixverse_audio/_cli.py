@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from ._cli_run import INTERRUPTED
+from ._cli_run import INTERRUPTED, fail, missing_extra
 
 __all__ = ["main"]
 
@@ -24,28 +24,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             from .emulator.__main__ import main as emulator_main
         except ImportError as exc:
-            return _missing("emulator", exc)
+            return missing_extra("emulator", exc)
         return emulator_main(args[1:])
     try:
         from ._cli_app import cli
     except ImportError as exc:
-        return _missing("cli", exc)
+        return missing_extra("cli", exc)
     try:
         cli.main(args=args, prog_name="pixverse-audio", standalone_mode=False)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    except Exception as exc:  # click's usage errors and aborts
+    except Exception as exc:  # click's usage errors and aborts, an OSError
         return _click_error(exc)
     return 0
-
-
-def _missing(extra: str, exc: ImportError) -> int:
-    print(
-        f"pixverse-audio: this command needs the {extra} extra ({exc.name} is missing): "
-        f'python -m pip install "pixverse-audio[{extra}]"',
-        file=sys.stderr,
-    )
-    return 2
 
 
 def _click_error(exc: Exception) -> int:
@@ -57,6 +48,11 @@ def _click_error(exc: Exception) -> int:
     if isinstance(exc, click.ClickException):
         exc.show()
         return exc.exit_code
+    if isinstance(exc, OSError):  # one line, exit 1: never a traceback
+        try:
+            fail(exc)
+        except SystemExit as exit_:
+            return int(exit_.code or 1)
     raise exc
 
 

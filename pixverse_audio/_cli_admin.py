@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Final
 
 import anyio
 import click
@@ -24,7 +25,7 @@ from ._cli_base import (
     show_many,
     show_one,
 )
-from ._cli_run import checked, run_async
+from ._cli_run import check_output_dir, checked, missing_extra, run_async
 from ._client import AsyncClient
 from ._errors import ValidationError
 from ._models import SpeechClip, Track
@@ -153,6 +154,9 @@ def files_upload(
 # ---------------------------------------------------------------- accounts
 
 
+EMAIL_ARGUMENT: Final = {"email": "EMAIL"}  # the accounts commands take it as an argument
+
+
 @click.group()
 def accounts() -> None:
     """Configured PixVerse accounts: list, show, add or update, remove."""
@@ -178,7 +182,7 @@ def accounts_list(settings: Settings, as_json: bool) -> None:
 @pass_settings
 def accounts_get(settings: Settings, email: str, as_json: bool) -> None:
     """Show the account EMAIL and its maxJobs."""
-    with checked():
+    with checked(EMAIL_ARGUMENT):
         sansio.accounts_get(email)
 
     async def work(client: AsyncClient) -> None:
@@ -221,13 +225,15 @@ def accounts_create(
     as_json: bool,
 ) -> None:
     """Add the account EMAIL or update it (its maxJobs; or recover it after a 596)."""
-    with checked():  # everything but the password, before asking for it
+    with checked(EMAIL_ARGUMENT):  # everything but the password, before asking for it
+        if "@" not in email:
+            raise ValidationError("email", "must be an email address, like name@example.com")
         sansio.accounts_create(
             email=email, password=password or "-", max_jobs=max_jobs, token=pixverse_token
         )
     if password is None:
         password = _ask_password(email)
-    with checked():
+    with checked(EMAIL_ARGUMENT):
         sansio.accounts_create(
             email=email, password=password, max_jobs=max_jobs, token=pixverse_token
         )
@@ -265,7 +271,7 @@ accounts.add_command(_add)
 @pass_settings
 def accounts_delete(settings: Settings, email: str) -> None:
     """Remove the account EMAIL from useapi.net's configuration."""
-    with checked():
+    with checked(EMAIL_ARGUMENT):
         sansio.accounts_delete(email)
 
     async def work(client: AsyncClient) -> None:
@@ -280,13 +286,14 @@ def accounts_delete(settings: Settings, email: str) -> None:
 
 @click.command("download")
 @click.argument("audio_id")
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path), metavar="DIRECTORY")
 @click.option("--overwrite", is_flag=True, help="Replace a file of the same name.")
 @pass_settings
 def download_command(settings: Settings, audio_id: str, directory: Path, overwrite: bool) -> None:
     """Download a finished music or speech job's MP3 into DIRECTORY (created)."""
     with checked():
         v.check_id("audio_id", audio_id)
+        check_output_dir("DIRECTORY", directory)
 
     async def work(client: AsyncClient) -> None:
         item: Track | SpeechClip
@@ -315,7 +322,8 @@ def emulator_command(args: tuple[str, ...]) -> None:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
+    metavar="DIRECTORY",
     default=Path("pixverse-demo"),
     show_default=True,
     help="The directory the MP3s go into (created).",
@@ -330,4 +338,10 @@ def demo(settings: Settings, out_dir: Path, tracks: int) -> None:
 
     with checked():
         v.check_count("tracks", tracks, low=1, high=1000)
+    try:
+        from .emulator import Emulator  # noqa: F401 - the demo runs on it
+    except ImportError as exc:
+        raise SystemExit(missing_extra("emulator", exc)) from None
+    with checked():
+        check_output_dir("--out", out_dir)
     run_async(lambda: run_demo(out_dir, tracks, out), backend=settings.backend)

@@ -28,7 +28,7 @@ from ._cli_base import (
     show_one,
     timeout_option,
 )
-from ._cli_run import checked, read_requests
+from ._cli_run import check_output_dir, checked, read_requests
 from ._client import AsyncClient
 from ._errors import NotFoundError, ValidationError
 from ._models import Page, SpeechClip, Track
@@ -83,7 +83,11 @@ def _register_reads(group: click.Group, kind: str) -> None:
         settings.run(work)
 
     @group.command("list")
-    @email_option
+    @click.option(
+        "--email",
+        help="The account (an email) whose jobs to list; without it, every account is "
+        "listed (newest first, merged).",
+    )
     @click.option(
         "--limit",
         type=int,
@@ -135,7 +139,8 @@ def _wait_and_save(
 
 download_option = click.option(
     "--download",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
+    metavar="DIRECTORY",
     help="Save the MP3 into this directory (created; implies --wait).",
 )
 wait_option = click.option("--wait", is_flag=True, help="Wait until the job is final.")
@@ -186,6 +191,8 @@ def music_create(
             prompt=prompt, model=model, lyrics=lyrics, instrumental=instrumental, email=email
         )
         wait_seconds = v.check_timeout(timeout)
+        if download is not None:
+            check_output_dir("--download", download)
     _wait_and_save(
         settings,
         lambda client: client.music.create(
@@ -253,6 +260,8 @@ def speech_create(
             text=text, voice_id=voice_id, model=model, language_code=language_code, email=email
         )
         wait_seconds = v.check_timeout(timeout)
+        if download is not None:
+            check_output_dir("--download", download)
     _wait_and_save(
         settings,
         lambda client: client.speech.create(
@@ -354,6 +363,7 @@ def _register_generate(
                 allowed=frozenset(attrs.fields_dict(request_type)),
             )
             requests = [_build(request_type, number, fields) for number, fields in rows]
+            check_output_dir("--out", out_dir)
         failed = 0
 
         async def work(client: AsyncClient) -> None:
@@ -377,7 +387,9 @@ def _register_generate(
 
     command.__doc__ = (
         f"Generate many jobs concurrently from --from (one {noun} each) and save the MP3s "
-        "into --out, named by their request's line index."
+        "into --out.\n\nEach file is named NNNN-<name>.mp3, where NNNN is its request's "
+        "index: the 0-based position among the prompts (comments and blank lines are not "
+        "counted). --json lists index, prompt, status, job id and file for every request."
     )
     decorators = [
         group.command("generate"),
@@ -393,7 +405,8 @@ def _register_generate(
             "--out",
             "out_dir",
             required=True,
-            type=click.Path(file_okay=False, path_type=Path),
+            type=click.Path(path_type=Path),
+            metavar="DIRECTORY",
             help="The directory the MP3s go into (created).",
         ),
         click.option(

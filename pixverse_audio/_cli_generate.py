@@ -25,6 +25,7 @@ from ._audio_api import MusicAPI, SpeechAPI
 from ._cli_output import print_json, print_table
 from ._client import AsyncClient
 from ._download import safe_filename
+from ._errors import GenerationFailedError, WaitTimeoutError
 from ._jobs import GenerationResult, JobEvent
 from ._models import AudioStatus, SpeechClip, Track
 from ._requests import MusicRequest, SpeechRequest
@@ -47,8 +48,11 @@ DEMO_PROMPTS = (
 class Summary:
     """What a bulk run did.
 
-    ``results`` holds one entry per finished request (index, prompt, job id,
-    file or error), so every file can be traced to its request.
+    ``results`` holds one entry per request that has a result or a job (index,
+    prompt, job id, file or error, and its ``status``: ``done``, ``failed``,
+    ``released``, ``running`` or ``error``), so every file can be traced to its
+    request and no paid job goes unlisted: a job released from the scheduler
+    (at its deadline, or by Ctrl-C) is listed with the last status seen.
     """
 
     requested: int
@@ -76,6 +80,34 @@ _LABELS = {
 }
 
 
+@attrs.define
+class _Jobs:
+    """What the events said about each request's jobs (by request index)."""
+
+    ids: dict[int, list[str]] = attrs.Factory(dict)
+    status: dict[int, str | None] = attrs.Factory(dict)
+    released: set[str] = attrs.Factory(set)
+
+    def note(self, event: JobEvent) -> None:
+        if event.index is None:
+            return
+        if event.job_id is not None and event.kind in ("submitted", "adopted"):
+            ids = self.ids.setdefault(event.index, [])
+            if event.job_id not in ids:
+                ids.append(event.job_id)
+        if event.status is not None:
+            self.status[event.index] = _status_name(event.status)
+        if event.kind == "released" and event.job_id is not None:
+            self.released.add(event.job_id)
+
+
+def _status_name(status: AudioStatus | int | None) -> str | None:
+    """``GENERATING`` for a known status, the number for an unknown one."""
+    if status is None:
+        return None
+    return status.name if isinstance(status, AudioStatus) else str(status)
+
+
 def output_name(index: int, track: Track | SpeechClip) -> str:
     """The file name of request ``index``'s audio: its index first, then the track's name."""
     return f"{index:04d}-{safe_filename(track)}"
@@ -101,6 +133,7 @@ async def generate_and_download(
     await anyio.Path(out_dir).mkdir(parents=True, exist_ok=True)
     summary = Summary(requested=len(requests))
     counts: Counter[str] = Counter()
+    jobs = _Jobs()
     rows: dict[int, TaskID] = {}
     progress = Progress(
         SpinnerColumn(),
@@ -114,6 +147,7 @@ async def generate_and_download(
 
     def on_event(event: JobEvent) -> None:
         counts[event.kind] += 1
+        jobs.note(event)
         if event.index is None:
             return
         label = _LABELS.get(event.kind, event.kind)
@@ -133,7 +167,7 @@ async def generate_and_download(
             overall = progress.add_task("jobs", total=len(requests))
             async with batch as results:
                 async for result in results:
-                    await _record(client, result, out_dir, summary)
+                    await _record(client, result, out_dir, summary, jobs)
                     row = rows.pop(result.index, None)
                     if row is not None:
                         progress.remove_task(row)
@@ -145,24 +179,38 @@ async def generate_and_download(
         summary.elapsed = anyio.current_time() - started
         summary.busy = counts["busy"]
         summary.released = counts["released"]
+        _add_unfinished(summary, requests, jobs)
         _print_summary(console, summary, as_json)
     return summary
 
 
-async def _record(
-    client: AsyncClient, result: GenerationResult[Any, Any], out_dir: Path, summary: Summary
-) -> None:
-    """Save one result's audio (named by its index) and note it in ``summary``."""
-    request = result.request
-    entry: dict[str, Any] = {
-        "index": result.index,
+def _entry(
+    index: int, request: MusicRequest | SpeechRequest, job_ids: Sequence[str], jobs: _Jobs
+) -> dict[str, Any]:
+    """A request's line in ``Summary.results``, before its outcome is filled in."""
+    return {
+        "index": index,
         "prompt": request.prompt if isinstance(request, MusicRequest) else request.text,
-        "job_id": result.job_ids[-1] if result.job_ids else None,
-        "job_ids": list(result.job_ids),
-        "attempts": result.attempts,
+        "status": "running",
+        "job_status": jobs.status.get(index),
+        "job_id": job_ids[-1] if job_ids else None,
+        "job_ids": list(job_ids),
+        "attempts": len(job_ids),
         "file": None,
         "error": None,
     }
+
+
+async def _record(
+    client: AsyncClient,
+    result: GenerationResult[Any, Any],
+    out_dir: Path,
+    summary: Summary,
+    jobs: _Jobs,
+) -> None:
+    """Save one result's audio (named by its index) and note it in ``summary``."""
+    entry = _entry(result.index, result.request, result.job_ids, jobs)
+    entry["attempts"] = result.attempts
     summary.retried += max(0, result.attempts - 1)
     track = result.track
     if track is not None:
@@ -171,12 +219,35 @@ async def _record(
         summary.done += 1
         summary.credits += track.credits or 0
         summary.files.append(str(path))
-        entry["file"] = str(path)
+        entry.update(status="done", job_status=_status_name(track.status), file=str(path))
     else:
+        error = result.error
         summary.failed += 1
-        summary.errors.append(f"#{result.index}: {result.error}")
-        entry["error"] = f"{type(result.error).__name__}: {result.error}"
+        summary.errors.append(f"#{result.index}: {error}")
+        entry["error"] = f"{type(error).__name__}: {error}"
+        if isinstance(error, GenerationFailedError):
+            entry.update(status="failed", job_status=_status_name(error.track.status))
+        elif entry["job_id"] is not None and entry["job_id"] in jobs.released:
+            entry["status"] = "released"  # it may still finish and bill
+            if isinstance(error, WaitTimeoutError) and error.last_seen is not None:
+                entry["job_status"] = _status_name(error.last_seen.status)
+        else:
+            entry["status"] = "error"
     summary.results.append(entry)
+
+
+def _add_unfinished(
+    summary: Summary, requests: Sequence[MusicRequest | SpeechRequest], jobs: _Jobs
+) -> None:
+    """List the requests whose jobs never gave a result (Ctrl-C): released, or still running."""
+    listed = {entry["index"] for entry in summary.results}
+    for index, job_ids in sorted(jobs.ids.items()):
+        if index in listed:
+            continue
+        entry = _entry(index, requests[index], job_ids, jobs)
+        if job_ids[-1] in jobs.released:
+            entry["status"] = "released"
+        summary.results.append(entry)
 
 
 def _print_summary(console: Console, summary: Summary, as_json: bool) -> None:

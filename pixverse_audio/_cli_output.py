@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -62,8 +62,11 @@ EXIT_MEANINGS: Final = (
 )
 """Every exit code of the command and what it means (the help, README and docs list these)."""
 
-# The library names arguments as Python does; the command line names them as options.
+# The library names arguments as Python does; the command line names them as its help
+# does: options (--timeout) and positional arguments (PROMPT, TEXT, AUDIO_ID).
 _OPTIONS: Final = {
+    "prompt": "PROMPT",
+    "text": "TEXT",
     "timeout": "--timeout",
     "limit": "--limit",
     "email": "--email",
@@ -93,10 +96,15 @@ _SPELLINGS: Final = (
 )
 
 
-def cli_message(error: PixverseAudioError) -> str:
-    """``error``'s message in the command line's words: options, not keyword arguments."""
+def cli_message(error: PixverseAudioError, names: Mapping[str, str] | None = None) -> str:
+    """``error``'s message in the command line's words: options, not keyword arguments.
+
+    ``names`` maps a command's own spellings over the common ones (``accounts``
+    commands take the email as the argument ``EMAIL``, not ``--email``).
+    """
     if isinstance(error, ValidationError):
-        text = f"{_OPTIONS.get(error.field, error.field)}: {error.reason}"
+        name = (names or {}).get(error.field) or _OPTIONS.get(error.field, error.field)
+        text = f"{name}: {error.reason}"
     else:
         text = str(error)
     for python, option in _SPELLINGS:

@@ -11,39 +11,121 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-__all__ = ["INTERRUPTED", "checked", "fail", "read_requests", "run_async", "token_from"]
+__all__ = [
+    "INTERRUPTED",
+    "check_output_dir",
+    "checked",
+    "fail",
+    "missing_extra",
+    "read_requests",
+    "run_async",
+    "token_from",
+]
 
 INTERRUPTED: Final = 130
 
 
-def fail(error: Exception) -> NoReturn:
-    """Print ``error`` as one line in the command line's words and exit with its code."""
+def fail(error: Exception, names: Mapping[str, str] | None = None) -> NoReturn:
+    """Print ``error`` as one line in the command line's words and exit with its code.
+
+    A library error exits with its documented code; an `OSError` (a disk that
+    is full, a directory that went away) exits 1; anything else is a bug and
+    is raised as it is. ``names``: the command's own spellings of arguments
+    (see `pixverse_audio._cli_output.cli_message`).
+    """
     from ._cli_output import cli_message, exit_code
     from ._errors import PixverseAudioError
 
+    if isinstance(error, OSError):
+        print(f"pixverse-audio: {type(error).__name__}: {os_message(error)}", file=sys.stderr)
+        raise SystemExit(1)
     if not isinstance(error, PixverseAudioError):
         raise error
-    print(f"pixverse-audio: {type(error).__name__}: {cli_message(error)}", file=sys.stderr)
+    print(f"pixverse-audio: {type(error).__name__}: {cli_message(error, names)}", file=sys.stderr)
     raise SystemExit(exit_code(error))
 
 
+def os_message(error: OSError) -> str:
+    """An `OSError` on one line: what failed, and on which path when it says."""
+    text = error.strerror or str(error) or "operating system error"
+    paths = [str(p) for p in (error.filename, error.filename2) if p is not None]
+    return f"{text}: {' -> '.join(repr(p) for p in paths)}" if paths else text
+
+
+def missing_extra(extra: str, exc: ImportError) -> int:
+    """Say in one line which extra a command needs and how to install it; return exit code 2."""
+    print(
+        f"pixverse-audio: this command needs the {extra} extra ({exc.name} is missing): "
+        f'python -m pip install "pixverse-audio[{extra}]"',
+        file=sys.stderr,
+    )
+    return 2
+
+
+def check_output_dir(option: str, path: Path) -> None:
+    """Check that ``path`` is a directory files can be written into, or can be created.
+
+    Nothing is left behind: a directory that does not exist yet is tried by
+    creating (and removing) its first missing part, an existing one by
+    creating (and removing) a temporary file in it. Raises `ValidationError`
+    naming ``option`` (as the help shows it) when it cannot be used.
+    """
+    import tempfile
+
+    from ._errors import ValidationError
+
+    shown = repr(str(path))
+    missing: list[Path] = []
+    found = path
+    while True:
+        try:
+            is_dir = found.is_dir()
+            exists = is_dir or found.exists()
+        except OSError as exc:
+            raise ValidationError(option, f"cannot use {shown}: {os_message(exc)}") from None
+        if exists or found.parent == found:
+            break
+        missing.append(found)
+        found = found.parent
+    if not is_dir:
+        where = "it is" if found == path else f"{str(found)!r} is"
+        raise ValidationError(option, f"cannot use {shown}: {where} not a directory")
+    try:
+        if missing:
+            first = missing[-1]
+            first.mkdir()
+            first.rmdir()
+        else:
+            handle, name = tempfile.mkstemp(prefix=".pixverse-audio-", dir=path)
+            os.close(handle)
+            os.unlink(name)
+    except OSError as exc:
+        what = "create" if missing else "write into"
+        reason = exc.strerror or type(exc).__name__
+        raise ValidationError(option, f"cannot {what} {shown}: {reason}") from None
+
+
 @contextlib.contextmanager
-def checked() -> Iterator[None]:
-    """Checks made before the first request: a library error exits at once (one line)."""
+def checked(names: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Checks made before the first request: a library error exits at once (one line).
+
+    ``names`` spells the command's own arguments, e.g. ``{"email": "EMAIL"}``.
+    """
     from ._errors import PixverseAudioError
 
     try:
         yield
     except PixverseAudioError as error:
-        fail(error)
+        fail(error, names)
 
 
 def run_async(work: Callable[[], Awaitable[None]], *, backend: str = "asyncio") -> None:
-    """Run ``work`` on ``backend``; SIGINT/SIGTERM cancel it; library errors exit cleanly."""
+    """Run ``work`` on ``backend``; SIGINT/SIGTERM cancel it; library and OS errors exit
+    with one line (`fail`)."""
     import anyio
 
     from ._errors import PixverseAudioError
@@ -63,7 +145,7 @@ def run_async(work: Callable[[], Awaitable[None]], *, backend: str = "asyncio") 
             tg.start_soon(watch_signals)
             try:
                 await work()
-            except PixverseAudioError as exc:
+            except (PixverseAudioError, OSError) as exc:
                 outcome["error"] = exc
             finally:
                 tg.cancel_scope.cancel()

@@ -18,6 +18,7 @@ import httpx
 
 from ._audio_api import EngineSchedulerAPI, MusicAPI, SpeechAPI
 from ._cadence import PollPolicy
+from ._connection import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, Connection
 from ._download import AudioStream
 from ._download import download as download_audio
 from ._errors import ConfigurationError
@@ -30,7 +31,7 @@ from ._redis_limiter import RedisLimiter
 from ._resources import AccountsAPI, FilesAPI, MinimaxAPI
 from ._retry import RetryPolicy
 from ._scheduler import Scheduler
-from ._session import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, Connection, Session, as_timeout
+from ._session import Session, as_timeout
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient"]
 

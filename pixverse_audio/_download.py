@@ -31,7 +31,7 @@ from ._models import SpeechClip, Track
 from ._streams import finish_chunks
 
 if TYPE_CHECKING:
-    from ._session import Connection
+    from ._connection import Connection
 
 __all__ = ["AudioStream", "download", "safe_filename"]
 

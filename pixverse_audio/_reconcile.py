@@ -4,7 +4,10 @@ The API has no idempotency key, so a lost create is never resent: its job, if
 the server made one, is looked for among the account's newest jobs. The rules:
 
 - Only a job created after that create was sent may be adopted, by the
-  server's own clock (`pixverse_audio._server_clock`).
+  server's own clock (`pixverse_audio._server_clock`). Its timestamps have
+  whole seconds: a job stamped within the second of the send is adopted only
+  while it is still running (a job made before the send, by another run, has
+  had time to finish; one just made by this create has not).
 - A job this client already owns (created or adopted) is never adopted again.
 - Creates of the same request on the same account are settled together, once
   none of them is still waiting for its answer: the jobs found are shared out
@@ -17,6 +20,7 @@ the server made one, is looked for among the account's newest jobs. The rules:
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
@@ -191,10 +195,14 @@ class Reconciler:
         if item.created_at is None:
             return False
         stamp = item.created_at.timestamp()
-        earliest = self._gateway.clock.earliest_stamp(lost.sent_wall)
-        if earliest is None:
-            return stamp >= lost.sent_wall - FALLBACK_SKEW
-        return stamp >= earliest
+        clock = self._gateway.clock
+        earliest = clock.earliest_stamp(lost.sent_wall)
+        latest_old = clock.latest_stamp_before(lost.sent_wall)
+        if earliest is None or latest_old is None:  # no evidence of the server's clock
+            earliest, latest_old = lost.sent_wall - FALLBACK_SKEW, math.inf
+        if stamp > latest_old:
+            return True  # provably newer than the send
+        return stamp >= earliest and not item.final  # too close to tell: only if still running
 
 
 def _unknown(

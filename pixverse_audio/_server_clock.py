@@ -45,6 +45,16 @@ class ServerClock:
         else:
             self.low, self.high = max(self.low, low), min(self.high, high)
 
+    def latest_stamp_before(self, sent: float) -> float | None:
+        """The latest ``created_at`` (whole seconds) a job created before ``sent`` can carry.
+
+        A stamp above it proves the job newer than ``sent``; ``None`` when
+        nothing is known about the server's clock.
+        """
+        if not self.known:
+            return None
+        return math.floor(sent + self.high)
+
     def earliest_stamp(self, sent: float) -> float | None:
         """The earliest ``created_at`` (epoch seconds, whole) of a job created after ``sent``.
 

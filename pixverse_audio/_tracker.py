@@ -171,12 +171,14 @@ class Tracker:
             self.requests += 1
             try:
                 page = await self._gateway.recent(email, limit)
+            except NotFoundError:  # the account is gone: its jobs are asked about by id
+                page = None
             except PixverseAudioError as exc:
                 logger.info("status poll of %s failed (%s); trying again later", email, exc)
                 for tracked in jobs.values():
                     self._reschedule(tracked, now)
                 return
-            seen = {item.audio_id: item for item in page.items}
+            seen = {item.audio_id: item for item in page.items} if page else {}
         for tracked in jobs.values():
             if tracked.ended:
                 continue

@@ -345,7 +345,7 @@ async def test_standard_headers_are_sent(make_client: MakeClient, tmp_path: Path
 def test_user_agent_names_the_version() -> None:
     """The User-Agent carries the package version."""
     import pixverse_audio
-    from pixverse_audio._session import user_agent as _user_agent
+    from pixverse_audio._connection import user_agent as _user_agent
 
     assert _user_agent().startswith(f"pixverse-audio/{pixverse_audio.__version__} ")
 

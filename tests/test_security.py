@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from conftest import NO_WAIT, TOKEN, Recorder, json_response, sample
+from conftest import ACCOUNT, NO_WAIT, TOKEN, Recorder, json_response, sample
 
 from pixverse_audio import (
     APIConnectionError,
@@ -21,6 +22,7 @@ from pixverse_audio import (
     PixverseAudioError,
     ServerError,
     ValidationError,
+    _reconcile,
 )
 
 MakeClient = Callable[..., AsyncClient]
@@ -30,6 +32,17 @@ EMAIL = "me@example.com"
 API_HOST = "api.useapi.net"
 # Anything longer than the last four characters must never be shown.
 TOKEN_HEAD = TOKEN[:-4]
+# scheduler/available: the mock clients' one account, free
+_AVAILABLE = {
+    "executing": [],
+    "available": [{"email": ACCOUNT, "maxJobs": 8, "executing": 0, "available": 8}],
+}
+
+
+@pytest.fixture(name="quick_reconcile")
+def _quick_reconcile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pause between the list reads that look for a lost create's job."""
+    monkeypatch.setattr(_reconcile, "PAUSE", 0.0)
 
 
 def assert_no_token(text: str) -> None:
@@ -170,6 +183,7 @@ FAILING_CALLS: dict[str, FailingCall] = {
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("case", list(FAILING_CALLS))
+@pytest.mark.usefixtures("quick_reconcile")
 async def test_errors_never_contain_the_token(
     make_client: MakeClient, recorder: Recorder, case: str
 ) -> None:
@@ -185,6 +199,7 @@ async def test_errors_never_contain_the_token(
 
 
 @pytest.mark.anyio
+@pytest.mark.usefixtures("quick_reconcile")
 async def test_unknown_outcome_payload_has_no_token(
     make_client: MakeClient, recorder: Recorder
 ) -> None:
@@ -220,31 +235,67 @@ def _records_text(record: logging.LogRecord) -> list[str]:
 
 
 @pytest.mark.anyio
+@pytest.mark.usefixtures("quick_reconcile")
 async def test_logs_never_contain_the_token(
-    make_client: MakeClient, recorder: Recorder, caplog: pytest.LogCaptureFixture
+    make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """At DEBUG, successful calls and retries are logged and no record holds the token."""
+    """At DEBUG, successful calls, retries and a lost create are logged; no record holds the token.
+
+    Answers go by endpoint, since the scheduler also reads the account's
+    availability after a 429, polls the job it follows meanwhile, and
+    reconciles the lost create by reading the account's newest jobs.
+    """
     caplog.set_level(logging.DEBUG, logger="pixverse_audio")
-    recorder.then(
-        json_response(200, sample("music_create_200")),
-        json_response(503, {"error": "later"}),
-        httpx.ReadTimeout("slow"),
-        json_response(200, sample("music_get_200")),
-        httpx.ConnectError("refused"),
-        json_response(429, {"error": "busy"}, [("Retry-After", "1")]),
-        json_response(200, sample("music_create_200")),
-        httpx.Response(204),
-        json_response(401, {"error": "Unauthorized"}),
+    secret_url = "https://hooks.example/cb?key=s3cret"
+    creates: deque[httpx.Response | Exception] = deque(
+        [
+            json_response(200, sample("music_create_200")),
+            httpx.ConnectError("refused"),  # never reached the server: resent
+            json_response(429, {"error": "busy"}, [("Retry-After", "1")]),  # no job: resent
+            json_response(200, sample("music_create_200")),
+            json_response(500, {"error": "Internal error"}),  # lost: reconciled, not resent
+        ]
     )
+    gets: deque[httpx.Response | Exception] = deque(
+        [json_response(503, {"error": "later"}), httpx.ReadTimeout("slow")]
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        result: httpx.Response | Exception
+        if request.method == "POST":
+            result = creates.popleft()
+        elif request.method == "DELETE":
+            result = httpx.Response(204)
+        elif path.endswith("/scheduler/available"):
+            result = json_response(200, _AVAILABLE)
+        elif path.endswith("/accounts"):
+            result = json_response(401, {"error": "Unauthorized"})
+        elif path.endswith("/music/"):
+            result = json_response(200, sample("music_list_200"))
+        elif path.endswith(MUSIC_ID) and gets:
+            result = gets.popleft()
+        else:
+            result = json_response(200, sample("music_get_200"))
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    recorder = Recorder(default=answer)
     client = make_client(recorder)
-    await client.music.create("rain", reply_url="https://hooks.example/cb?key=s3cret")
+    await client.music.create("rain", reply_url=secret_url)
     await client.music.get(MUSIC_ID)
     await client.music.create("snow")
+    with pytest.raises(OutcomeUnknownError):
+        await client.music.create("hail", reply_url=secret_url)
     assert await client.scheduler.cancel(MUSIC_ID) is True
     with pytest.raises(AuthenticationError):
         await client.accounts.list()
+    assert not creates  # every failure above was met, and logged
+    assert not gets
     records = [r for r in caplog.records if r.name == "pixverse_audio"]
     assert len(records) >= 10
+    assert any(r.levelno == logging.INFO and "retry" in r.getMessage() for r in records)
     for record in records:
         for text in _records_text(record):
             assert_no_token(text)
@@ -353,11 +404,30 @@ def _redirecting_handler(
     return handler
 
 
-REDIRECT_CALLS: dict[str, Callable[[AsyncClient], Awaitable[object]]] = {
-    "get": lambda c: c.music.get(MUSIC_ID),
-    "create": lambda c: c.music.create("rain"),
-    "cancel": lambda c: c.scheduler.cancel(MUSIC_ID),
-    "upload": lambda c: c.files.upload(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16),
+V2 = "/v2/pixverse"
+# name: (the call, the client's max_jobs, the requests it must send: one per redirect)
+REDIRECT_CALLS: dict[
+    str, tuple[Callable[[AsyncClient], Awaitable[object]], Any, list[tuple[str, str]]]
+] = {
+    "get": (lambda c: c.music.get(MUSIC_ID), None, [("GET", f"{V2}/music/{MUSIC_ID}")]),
+    # accounts given: the create itself is the first request, and is redirected
+    "create": (lambda c: c.music.create("rain"), {EMAIL: 8}, [("POST", f"{V2}/music/create")]),
+    # accounts not given: the reads that learn them are redirected (then nothing is created)
+    "create, accounts unknown": (
+        lambda c: c.music.create("rain"),
+        None,
+        [("GET", f"{V2}/scheduler/available"), ("GET", f"{V2}/accounts")],
+    ),
+    "cancel": (
+        lambda c: c.scheduler.cancel(MUSIC_ID),
+        None,
+        [("DELETE", f"{V2}/scheduler/{MUSIC_ID}")],
+    ),
+    "upload": (
+        lambda c: c.files.upload(b"\x89PNG\r\n\x1a\n" + b"\x00" * 16),
+        None,
+        [("POST", f"{V2}/files/")],
+    ),
 }
 
 
@@ -377,19 +447,20 @@ async def test_redirect_to_another_host_is_not_followed(
         seen.append(request)
         return handler(request)
 
+    make_call, max_jobs, expected = REDIRECT_CALLS[call]
     http = httpx.AsyncClient(transport=httpx.MockTransport(recording), follow_redirects=follow)
     try:
-        client = AsyncClient(TOKEN, http_client=http, retry=NO_WAIT)
+        client = AsyncClient(TOKEN, http_client=http, retry=NO_WAIT, max_jobs=max_jobs)
         with pytest.raises(APIError) as info:
-            await REDIRECT_CALLS[call](client)
+            await make_call(client)
         assert type(info.value) is APIError
         assert info.value.status_code == status
         await client.aclose()
     finally:
         await http.aclose()
     assert stolen == []
-    assert len(seen) == 1
-    assert seen[0].url.host == API_HOST
+    assert [(r.method, r.url.path) for r in seen] == expected
+    assert all(r.url.host == API_HOST for r in seen)
 
 
 @pytest.mark.anyio

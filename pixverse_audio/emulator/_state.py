@@ -79,7 +79,7 @@ class EmulatedAccount:
     email: str
     max_jobs: int
     credits: float
-    password: str = "emulator-password"  # noqa: S105 - never served
+    password: str = attrs.field(default="emulator-password", repr=False)  # never served
     token: str | None = attrs.field(default=None, repr=False)  # a PixVerse token, never served
     account_id: int = 100000
     pending_error: bool = False

@@ -29,11 +29,24 @@ MUSIC_ID = "user:123-pixverse:me@example.com-music:11223344"
 MP3 = b"\xff\xf3" + b"\x00" * 998
 
 
+# Three accounts (24 slots): the clients below learn them before their first
+# create, and their concurrent creates never wait for a slot.
+AVAILABLE = {
+    "executing": [],
+    "available": [
+        {"email": email, "maxJobs": 8, "executing": 0, "available": 8}
+        for email in ("me@example.com", "two@example.com", "three@example.com")
+    ],
+}
+
+
 def ok(request: httpx.Request) -> httpx.Response:
     """A plausible answer for every call used here."""
     path = request.url.path
     if request.method == "DELETE":
         return httpx.Response(204)
+    if path.endswith("/scheduler/available"):
+        return json_response(200, AVAILABLE)
     if path.endswith("/files/"):
         return json_response(200, {"path": "upload/x.png", "url": "https://media.pixverse.ai/x"})
     if path.endswith("/create"):
@@ -60,7 +73,8 @@ async def test_a_callers_http_client_settings_cannot_redirect_the_token() -> Non
     """A caller's http_client with base_url evil.example, headers, auth and params: calls go to API.
 
     Its base URL, auth and default query parameters are never used, and the
-    Authorization sent is the client's own token, not the caller's header.
+    Authorization sent is the client's own token, not the caller's header;
+    the client's own read of its accounts (before its first create) too.
     """
     recorder = Recorder(default=ok)
     http = httpx.AsyncClient(
@@ -74,7 +88,8 @@ async def test_a_callers_http_client_settings_cannot_redirect_the_token() -> Non
     async with http, AsyncClient(TOKEN, http_client=http, retry=NO_WAIT) as client:
         for call in CALLS.values():
             await call(client)
-    assert len(recorder.requests) == len(CALLS)
+    assert len(recorder.requests) == len(CALLS) + 1  # + GET scheduler/available, once
+    assert [r.url.path for r in recorder.requests].count("/v2/pixverse/scheduler/available") == 1
     for request in recorder.requests:
         assert (request.url.scheme, request.url.host) == ("https", "api.useapi.net")
         assert request.url.path.startswith("/v2/pixverse/")
@@ -167,7 +182,10 @@ async def test_two_clients_sharing_one_http_client_keep_their_own_tokens() -> No
             for client in (first, second):
                 for call in CALLS.values():
                     group.start_soon(call, client)
-    assert len(recorder.requests) == 2 * 10 * len(CALLS)
+    # + one GET scheduler/available per client, before its first create
+    assert len(recorder.requests) == 2 * 10 * len(CALLS) + 2
+    available = [r for r in recorder.requests if r.url.path.endswith("/scheduler/available")]
+    assert sorted(r.url.host for r in available) == ["first.example", "second.example"]
     tokens = {"first.example": TOKEN, "second.example": other_token}
     for request in recorder.requests:
         assert request.headers.get_list("authorization") == [f"Bearer {tokens[request.url.host]}"]
