@@ -8,24 +8,23 @@ a traceback.
 from __future__ import annotations
 
 import contextlib
-import email.policy
 import json
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from email.parser import BytesParser
+from collections.abc import Awaitable, Callable, Mapping
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from . import _audio, _wire
+from . import _wire
 from ._catalogue import SPEECH_MODELS, VOICES, speech_models_body
 from ._faults import Fault
-from ._rules import Reject, as_int, as_str
+from ._media import is_media, media_response
+from ._rules import Reject, as_int, as_str, form_fields
 from ._state import NOT_CONFIGURED
 
 if TYPE_CHECKING:
@@ -80,9 +79,6 @@ _TABLE: Final = (
     ("GET", r"/_emulator/stats/?", "emulator.stats"),
 )
 _ROUTES: Final = tuple((m, re.compile(p), name) for m, p, name in _TABLE)
-_MEDIA: Final = re.compile(r"/pixverse/audio/(?P<kind>music|speech)/(?P<asset>\d+)\.mp3")
-_BLOB: Final = re.compile(r"/_emulator/blob/(?P<size>\d{1,11})\.bin")
-BLOB_CHUNK: Final = 64 * 1024
 
 
 def _error(status: int, message: str, *, code: bool = True) -> JSONResponse:
@@ -143,7 +139,7 @@ class EmulatorApp:
 
     def _match(self, request: Request) -> tuple[str, Mapping[str, str]]:
         path = request.url.path
-        if _MEDIA.fullmatch(path) or _BLOB.fullmatch(path):
+        if is_media(path):
             return "media", {}
         for method, pattern, name in _ROUTES:
             match = pattern.fullmatch(path)
@@ -232,7 +228,7 @@ class EmulatorApp:
             raise Reject(400, f"Unsupported content type {kind}; use application/json")
         body = await self._body(request, JSON_LIMIT)
         if kind == "multipart/form-data":
-            return _form_fields(content_type, body)
+            return form_fields(content_type, body)
         try:
             data = json.loads(body)
         except (ValueError, RecursionError):
@@ -404,103 +400,10 @@ class EmulatorApp:
     # ----------------------------------------------------------------- media
 
     def _media(self, request: Request) -> Response:
-        state = self._emu.state
         self._emu.media_requests.append(dict(request.headers))
-        blob = _BLOB.fullmatch(request.url.path)
-        if blob:
-            return _blob(int(blob["size"]), request)
-        match = _MEDIA.fullmatch(request.url.path)
-        job = next(
-            (
-                j
-                for j in state.jobs.values()
-                if match and str(j.asset_id) == match["asset"] and j.kind == match["kind"]
-            ),
-            None,
-        )
-        if job is None or job.status(state.now()) != 1:
-            return Response(b"Not Found", 404, media_type="text/plain")
-        data = _audio.mp3_bytes(job.duration)
-        headers = {"accept-ranges": "bytes", "content-type": "audio/mpeg"}
-        ranged = _byte_range(request.headers.get("range"), len(data))
-        if ranged is None:
-            body = b"" if request.method == "HEAD" else data
-            return Response(body, 200, headers={**headers, "content-length": str(len(data))})
-        start, end = ranged
-        headers["content-range"] = f"bytes {start}-{end}/{len(data)}"
-        body = b"" if request.method == "HEAD" else data[start : end + 1]
-        return Response(body, 206, headers={**headers, "content-length": str(end - start + 1)})
+        return media_response(self._emu.state, request)
 
 
 def _not_configured() -> Response:
     """The documented 404 of accounts: plain text, not JSON."""
     return Response(NOT_CONFIGURED, 404, media_type="text/plain")
-
-
-def _form_fields(content_type: str, body: bytes) -> dict[str, str]:
-    """The text fields of a ``multipart/form-data`` body; any defect is a 400."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n"
-    message = BytesParser(policy=email.policy.HTTP).parsebytes(
-        head.encode("latin-1", "replace") + body
-    )
-    if not message.is_multipart() or message.defects:
-        raise Reject(400, "Malformed multipart body")
-    fields: dict[str, str] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if part.defects or not isinstance(name, str):
-            raise Reject(400, "Malformed multipart body")
-        if part.get_filename() is not None:
-            raise Reject(400, f"Parameter {name} must be text, not a file")
-        if len(fields) >= 64:
-            raise Reject(400, "Too many multipart fields")
-        payload = part.get_payload(decode=True)
-        try:
-            fields[name] = payload.decode("utf-8") if isinstance(payload, bytes) else ""
-        except UnicodeDecodeError:
-            raise Reject(400, f"Parameter {name} is not UTF-8 text") from None
-    return fields
-
-
-def _blob_bytes(start: int, end: int) -> Iterator[bytes]:
-    """Bytes ``start..end`` (inclusive) of a deterministic pattern: byte i is i mod 251."""
-    pattern = bytes(i % 251 for i in range(251)) * (BLOB_CHUNK // 251 + 2)
-    position = start
-    while position <= end:
-        size = min(BLOB_CHUNK, end - position + 1)
-        offset = position % 251
-        yield pattern[offset : offset + size]
-        position += size
-
-
-def _blob(size: int, request: Request) -> Response:
-    """A large streamed download of ``size`` bytes (for download benchmarks), with ranges."""
-    headers = {"accept-ranges": "bytes", "content-type": "application/octet-stream"}
-    ranged = _byte_range(request.headers.get("range"), size)
-    start, end = ranged if ranged is not None else (0, size - 1)
-    headers["content-length"] = str(end - start + 1)
-    status = 200
-    if ranged is not None:
-        headers["content-range"] = f"bytes {start}-{end}/{size}"
-        status = 206
-    if request.method == "HEAD" or size == 0:
-        return Response(b"", status, headers=headers)
-    return StreamingResponse(_blob_bytes(start, end), status, headers=headers)
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """A single ``bytes=a-b`` range within ``size``, or ``None`` for the whole file."""
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    first, _, last = header[6:].partition("-")
-    try:
-        if first:
-            start = int(first)
-            end = int(last) if last else size - 1
-        else:
-            start, end = max(0, size - int(last)), size - 1
-    except ValueError:
-        return None
-    if start > end or start >= size:
-        return None
-    return start, min(end, size - 1)

@@ -7,11 +7,21 @@ billing); voices are invented but shaped like the documented fields.
 from __future__ import annotations
 
 import math
+import random
 from typing import Any, Final
 
 import attrs
 
-__all__ = ["MUSIC_MODELS", "SPEECH_MODELS", "VOICES", "MusicModel", "SpeechModel", "Voice"]
+__all__ = [
+    "MUSIC_MODELS",
+    "SPEECH_MODELS",
+    "UPLOAD_EXTENSIONS",
+    "VOICES",
+    "MusicModel",
+    "SpeechModel",
+    "Voice",
+    "minimax_songs_catalogue",
+]
 
 
 @attrs.frozen
@@ -179,3 +189,54 @@ def _voices() -> dict[str, Voice]:
 
 
 VOICES: Final = _voices()
+
+
+# The documented file extension of each upload type.
+UPLOAD_EXTENSIONS: Final = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/3gpp": "3gp",
+    "video/x-matroska": "mkv",
+    "video/x-flv": "flv",
+    "video/mpeg": "mpeg",
+    "video/mp2t": "ts",
+    "video/x-msvideo": "avi",
+    "video/x-motion-jpeg": "mjpeg",
+    "video/webm": "webm",
+    "video/ogg": "ogv",
+    "audio/wav": "wav",
+    "audio/wave": "wav",
+    "audio/mpeg": "mp3",
+}
+
+
+def minimax_songs_catalogue(count: int, seed: int) -> list[dict[str, Any]]:
+    """Legacy v1 songs, newest first; every 7th is moderated (status 4)."""
+    rng = random.Random(f"{seed}:minimax")
+    styles = ("Urban", "Popular", "Jazz", "Rock", "Lofi")
+    songs = []
+    for i in range(count, 0, -1):
+        status = 4 if i % 7 == 0 else 0 if i == count else 1 if i == count - 1 else 2
+        number = 123_456_000 + i
+        songs.append(
+            {
+                "title": f"Song {i}",
+                "lyrics": f"[verse]\nline {i}",
+                "style": styles[i % len(styles)],
+                "coverURL": f"https://minimax-public-cdn.com/music/final_v3/{number}.png",
+                "audioURL": f"https://cdn.hailuoai.com/prod/2024-10-05-08/music/{number}.mp3",
+                "status": status,
+                "statusLabel": {0: "pending", 1: "processing", 2: "completed", 4: "moderated"}[
+                    status
+                ],
+                "statusFinal": status in (2, 4),
+                "createTime": 1_727_000_000_000 + i * 60_000,
+                "duration": rng.randint(30, 59),
+                "musicId": f"user:1000-minimax:minimax-account-music:{number}",
+            }
+        )
+    return songs

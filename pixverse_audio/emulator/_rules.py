@@ -7,8 +7,10 @@ the two can be compared. Values may come from JSON (typed) or multipart
 
 from __future__ import annotations
 
+import email.policy
 import math
 from collections.abc import Mapping
+from email.parser import BytesParser
 from typing import Any, NoReturn
 
 from ._catalogue import (
@@ -22,7 +24,7 @@ from ._catalogue import (
     SpeechModel,
 )
 
-__all__ = ["Reject", "as_bool", "as_int", "check_music", "check_speech"]
+__all__ = ["Reject", "as_bool", "as_int", "check_music", "check_speech", "form_fields"]
 
 
 class Reject(Exception):
@@ -196,3 +198,28 @@ def check_speech(fields: Mapping[str, Any]) -> tuple[SpeechModel, dict[str, Any]
         "reply_ref": reply_ref,
         "max_jobs": max_jobs,
     }
+
+
+def form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The text fields of a ``multipart/form-data`` body; any defect is a 400."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n"
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        head.encode("latin-1", "replace") + body
+    )
+    if not message.is_multipart() or message.defects:
+        raise Reject(400, "Malformed multipart body")
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.defects or not isinstance(name, str):
+            raise Reject(400, "Malformed multipart body")
+        if part.get_filename() is not None:
+            raise Reject(400, f"Parameter {name} must be text, not a file")
+        if len(fields) >= 64:
+            raise Reject(400, "Too many multipart fields")
+        payload = part.get_payload(decode=True)
+        try:
+            fields[name] = payload.decode("utf-8") if isinstance(payload, bytes) else ""
+        except UnicodeDecodeError:
+            raise Reject(400, f"Parameter {name} is not UTF-8 text") from None
+    return fields

@@ -17,125 +17,40 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from . import _audio
-from ._catalogue import VOICES, MusicModel, SpeechModel
+from ._catalogue import (
+    UPLOAD_EXTENSIONS,
+    VOICES,
+    MusicModel,
+    SpeechModel,
+    minimax_songs_catalogue,
+)
+from ._records import (
+    COMPLETED,
+    FAILED,
+    GENERATING,
+    MUSIC_TIMING,
+    NOT_CONFIGURED,
+    QUEUED,
+    SPEECH_TIMING,
+    EmulatedAccount,
+    EmulatedJob,
+    ManualClock,
+    Timing,
+)
 from ._rules import Reject, check_music, check_speech
 
-__all__ = ["EmulatedAccount", "EmulatedJob", "EmulatorState", "ManualClock", "Timing"]
-
-QUEUED: Final = 5
-GENERATING: Final = 10
-COMPLETED: Final = 1
-FAILED: Final = 8
-NOT_CONFIGURED: Final = "Configuration not found. To create configuration use POST /accounts/email."
-
-
-class ManualClock:
-    """A clock that moves only when told: ``clock.advance(seconds)``."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = start
-
-    def __call__(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds``."""
-        if seconds < 0:
-            raise ValueError("a clock cannot go back")
-        self._now += seconds
-
-
-@attrs.frozen(kw_only=True)
-class Timing:
-    """How long jobs take, in API seconds (before ``speed`` scales them).
-
-    Each is a ``(low, high)`` range sampled per job from the seeded generator.
-
-    Attributes:
-        queued: Time spent QUEUED before GENERATING.
-        generating: Time spent GENERATING before the final status.
-        audio: Length of the finished audio, in seconds.
-    """
-
-    queued: tuple[float, float] = (2.0, 8.0)
-    generating: tuple[float, float] = (40.0, 120.0)
-    audio: tuple[float, float] = (120.0, 300.0)
-
-    @classmethod
-    def fixed(cls, seconds: float, *, audio: float = 3.0) -> Timing:
-        """Every job takes exactly ``seconds`` (no queue time) and lasts ``audio`` s."""
-        return cls(queued=(0.0, 0.0), generating=(seconds, seconds), audio=(audio, audio))
-
-
-MUSIC_TIMING: Final = Timing()
-SPEECH_TIMING: Final = Timing(queued=(0.5, 2.0), generating=(3.0, 10.0), audio=(2.0, 30.0))
-
-
-@attrs.define(eq=False, kw_only=True)
-class EmulatedAccount:
-    """One configured PixVerse account in the emulator."""
-
-    email: str
-    max_jobs: int
-    credits: float
-    password: str = attrs.field(default="emulator-password", repr=False)  # never served
-    token: str | None = attrs.field(default=None, repr=False)  # a PixVerse token, never served
-    account_id: int = 100000
-    pending_error: bool = False
-    running: list[EmulatedJob] = attrs.field(factory=list, repr=False)
-
-
-@attrs.define(eq=False, kw_only=True)
-class EmulatedJob:
-    """One music or speech job; its status follows the clock."""
-
-    audio_id: str
-    asset_id: int
-    kind: Literal["music", "speech"]
-    email: str
-    model: str
-    provider: str
-    prompt: str
-    created: float
-    started: float
-    finished: float
-    fails: bool
-    duration: float
-    credits: int
-    reply_url: str | None = None
-    reply_ref: str | None = None
-    fields: Mapping[str, Any] = attrs.field(factory=dict)
-    tracked: bool = True
-    callback_status: int | None = None
-
-    def status(self, now: float) -> int:
-        """``audio_status`` at ``now``."""
-        if now < self.started:
-            return QUEUED
-        if now < self.finished:
-            return GENERATING
-        return FAILED if self.fails else COMPLETED
-
-    def holds_slot(self, now: float) -> bool:
-        """Whether the job counts against its account's ``maxJobs`` at ``now``."""
-        return self.tracked and now < self.finished
-
-    def changed_at(self, now: float) -> float:
-        """When the current status began."""
-        status = self.status(now)
-        return (
-            self.created
-            if status == QUEUED
-            else self.started
-            if status == GENERATING
-            else self.finished
-        )
-
-    @property
-    def file_size(self) -> int:
-        """The size of the finished MP3 in bytes."""
-        return _audio.mp3_size(self.duration)
+__all__ = [
+    "COMPLETED",
+    "FAILED",
+    "GENERATING",
+    "NOT_CONFIGURED",
+    "QUEUED",
+    "EmulatedAccount",
+    "EmulatedJob",
+    "EmulatorState",
+    "ManualClock",
+    "Timing",
+]
 
 
 @attrs.define
@@ -207,7 +122,7 @@ class EmulatorState:
         self._callback_jobs: list[EmulatedJob] = []
         self.uploads: dict[str, int] = {}
         self.counters = _Counters()
-        self.minimax = _minimax_songs(minimax_songs, seed)
+        self.minimax = minimax_songs_catalogue(minimax_songs, seed)
 
     # ------------------------------------------------------------ the clock
 
@@ -465,34 +380,13 @@ class EmulatorState:
         """Record an upload; return its path."""
         if email is not None:
             self.account(email)
-        ext = _EXTENSIONS.get(content_type.lower(), content_type.partition("/")[2])
+        ext = UPLOAD_EXTENSIONS.get(content_type.lower(), content_type.partition("/")[2])
         name = random.Random(f"{self.seed}:upload:{len(self.uploads)}").randbytes(8).hex()
         path = f"upload/{name}.{ext}"
         self.uploads[path] = size
         return path
 
 
-# The documented file extension of each upload type.
-_EXTENSIONS: Final = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "video/3gpp": "3gp",
-    "video/x-matroska": "mkv",
-    "video/x-flv": "flv",
-    "video/mpeg": "mpeg",
-    "video/mp2t": "ts",
-    "video/x-msvideo": "avi",
-    "video/x-motion-jpeg": "mjpeg",
-    "video/webm": "webm",
-    "video/ogg": "ogv",
-    "audio/wav": "wav",
-    "audio/wave": "wav",
-    "audio/mpeg": "mp3",
-}
 _PRELOADED_FIELDS: Final[Mapping[str, Mapping[str, Any]]] = {
     "music": {"lyrics": None, "instrumental": False},
     "speech": {"voice": VOICES["minimax_english_radiant_girl"], "language_code": "en"},
@@ -505,31 +399,3 @@ _PENDING: Final = (
     "https://useapi.net/docs/api-pixverse-v2/post-pixverse-accounts-email "
     "before making any new API calls."
 )
-
-
-def _minimax_songs(count: int, seed: int) -> list[dict[str, Any]]:
-    """Legacy v1 songs, newest first; every 7th is moderated (status 4)."""
-    rng = random.Random(f"{seed}:minimax")
-    styles = ("Urban", "Popular", "Jazz", "Rock", "Lofi")
-    songs = []
-    for i in range(count, 0, -1):
-        status = 4 if i % 7 == 0 else 0 if i == count else 1 if i == count - 1 else 2
-        number = 123_456_000 + i
-        songs.append(
-            {
-                "title": f"Song {i}",
-                "lyrics": f"[verse]\nline {i}",
-                "style": styles[i % len(styles)],
-                "coverURL": f"https://minimax-public-cdn.com/music/final_v3/{number}.png",
-                "audioURL": f"https://cdn.hailuoai.com/prod/2024-10-05-08/music/{number}.mp3",
-                "status": status,
-                "statusLabel": {0: "pending", 1: "processing", 2: "completed", 4: "moderated"}[
-                    status
-                ],
-                "statusFinal": status in (2, 4),
-                "createTime": 1_727_000_000_000 + i * 60_000,
-                "duration": rng.randint(30, 59),
-                "musicId": f"user:1000-minimax:minimax-account-music:{number}",
-            }
-        )
-    return songs
