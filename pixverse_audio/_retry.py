@@ -75,8 +75,9 @@ class RetryPolicy:
             ("full jitter": the wait is uniform between 0 and the ceiling).
         backoff_cap: Largest backoff ceiling in seconds.
         retry_after_cap: Largest ``Retry-After`` honoured, in seconds.
-        busy_delay: Range of the jittered wait before resending a create refused
-            with 429 (useapi.net asks for 10 to 30 seconds).
+        busy_delay: Range of the jittered wait before resending a read refused
+            with 429. Creates refused with 429 are resent by the client's
+            scheduler, which backs the account off instead.
     """
 
     max_retries: int = attrs.field(default=3, validator=attrs.validators.ge(0))

@@ -114,6 +114,86 @@ def test_error_body_with_200_is_an_api_error_not_an_empty_list(endpoint: str) ->
     assert caught.value.message == "quota gone"
 
 
+# The 200 example of https://useapi.net/docs/api-pixverse-v2/get-pixverse-speech-models
+SPEECH_MODELS_PAGE = {
+    "default_model": "speech-2.8-hd",
+    "provider_groups": [
+        {
+            "provider": "minimax",
+            "models": [
+                {
+                    "model": "speech-2.8-hd",
+                    "display_name": "Speech 2.8 HD",
+                    "provider": "minimax",
+                    "max_characters": 10000,
+                    "supported_language_codes": ["auto", "en", "es", "ja", "zh", "..."],
+                    "credit_formula": {"unit_characters": 50, "unit_credits": 1, "round_up": True},
+                    "emotions": [
+                        *("auto", "happy", "sad", "angry", "fearful"),
+                        *("disgusted", "surprised", "neutral", "calm"),
+                    ],
+                }
+            ],
+        },
+        {
+            "provider": "elevenlabs",
+            "models": [
+                {
+                    "model": "eleven-v3",
+                    "display_name": "Eleven v3",
+                    "provider": "elevenlabs",
+                    "max_characters": 5000,
+                    "supported_language_codes": ["auto", "en", "es", "..."],
+                    "credit_formula": {"unit_characters": 50, "unit_credits": 1, "round_up": True},
+                }
+            ],
+        },
+    ],
+}
+
+
+def test_speech_models_read_the_documented_page() -> None:
+    """The page's example body parses into both provider groups with every field kept."""
+    models = sansio.parse_speech_models(reply(SPEECH_MODELS_PAGE))
+    assert models.default_model == "speech-2.8-hd"
+    assert [g.provider for g in models.provider_groups] == ["minimax", "elevenlabs"]
+    assert [m.model for m in models.models] == ["speech-2.8-hd", "eleven-v3"]
+    hd = models.get("speech-2.8-hd")
+    assert hd is not None
+    assert hd.max_characters == 10000
+    assert "auto" in hd.supported_language_codes
+    assert hd.credit_formula is not None
+    assert (hd.credit_formula.unit_characters, hd.credit_formula.unit_credits) == (50, 1)
+    assert hd.credit_formula.round_up is True
+    assert "calm" in hd.emotions
+    v3 = models.get("eleven-v3")
+    assert v3 is not None
+    assert (v3.max_characters, v3.emotions) == (5000, ())
+    assert dict(models.extra) == dict(hd.extra) == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "seen"),
+    [
+        ({"default_model": "speech-2.8-hd"}, "keys 'default_model'"),
+        ({}, "no keys"),
+        ({"default_model": "x", "provider_groups": {}}, "got dict"),
+        ({"provider_groups": SPEECH_MODELS_PAGE["provider_groups"][0]}, "got dict"),
+        ({"provider_groups": None}, "got NoneType"),
+        ({"provider_groups": "minimax"}, "got str"),
+        ({"models": SPEECH_MODELS_PAGE["provider_groups"][0]["models"]}, "keys 'models'"),
+        ([SPEECH_MODELS_PAGE], "got an array"),
+    ],
+    ids=["no-groups", "empty", "empty-map", "one-group", "null", "string", "flat", "array"],
+)
+def test_speech_models_need_a_list_of_provider_groups(body: Any, seen: str) -> None:
+    """provider_groups must be a list: anything else names what it saw, never an empty catalogue."""
+    with pytest.raises(ResponseFormatError) as caught:
+        sansio.parse_speech_models(reply(body))
+    assert "provider_groups" in str(caught.value)
+    assert seen in str(caught.value)
+
+
 VOICE = {
     "voice_id": "minimax_english_radiant_girl",
     "provider_voice_id": "English_radiant_girl",

@@ -19,9 +19,12 @@ async def main() -> EmulatorStats:
     # --8<-- [start:faults]
     async with emulator.client() as client:
         emulator.faults.drop("music.create", after=True)  # job recorded, answer lost
+        job = await client.music.create("a lost answer")  # found in the list, adopted
+        print("adopted, never resent:", job.audio_id)
+        emulator.faults.drop("music.create")  # dropped before any job was made
         try:
-            await client.music.create("a lost answer")
-        except OutcomeUnknownError as exc:
+            await client.music.create("a lost request")
+        except OutcomeUnknownError as exc:  # no job of it found: a paid one may exist
             print("never resent:", exc.payload["prompt"])
     # --8<-- [end:faults]
     return emulator.stats()

@@ -19,9 +19,12 @@ async def create(client: AsyncClient, prompt: str, email: str | None = None) -> 
     """Start a track, or explain in one line why it could not start."""
     # --8<-- [start:handle]
     try:
+        # A 429 (busy) is absorbed: the account is backed off and the create sent
+        # again. A lost answer is looked for in the account's newest jobs; the
+        # job found is adopted and returned here, as if the answer had come.
         return await client.music.create(prompt, email=email)
-    except BusyError as exc:  # 429, after the client's own retries: no job was created
-        return f"busy: every slot is taken (retry after {exc.retry_after} s); try later"
+    except BusyError as exc:  # 429 on every try, 100 in a row: no job was created
+        return f"busy: the account stayed full ({exc.message}); try later"
     except InsufficientCreditsError:  # 402: this PixVerse account is out of credits
         return "no credits: top up the account, or use another one"
     except SubscriptionExpiredError:  # 402: the useapi.net subscription ended
@@ -32,7 +35,7 @@ async def create(client: AsyncClient, prompt: str, email: str | None = None) -> 
         return f"refused by moderation: {exc.message}"
     except AccountError:  # 596: the account needs attention at PixVerse
         return "account on hold: fix it, then POST accounts/{email} again"
-    except OutcomeUnknownError as exc:  # a paid job may exist: never resend blindly
+    except OutcomeUnknownError as exc:  # answer lost, no job found: one may still appear
         return f"unknown outcome, reconcile before retrying: {exc.payload}"
     # --8<-- [end:handle]
 

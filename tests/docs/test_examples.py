@@ -13,6 +13,7 @@ import mutagen.mp3
 import pytest
 
 import pixverse_audio
+import pixverse_audio._scheduler
 from pixverse_audio import AsyncClient, SpeechClip, Track
 from pixverse_audio.emulator import Emulator, ManualClock
 
@@ -178,10 +179,16 @@ async def test_deadlines_with_time_to_spare() -> None:
 
 Setup = Callable[[Emulator], None]
 EMAIL = "account1@emulator.test"
+MAX_BUSY = 4  # the scheduler's 429s in a row before BusyError, for these tests (100 really)
+STARTED = "started"  # create returned the job
 
 
 def busy(emulator: Emulator) -> None:
-    emulator.faults.fail("music.create", 429, times=10)
+    emulator.faults.fail("music.create", 429, times=MAX_BUSY)
+
+
+def busy_spell(emulator: Emulator) -> None:
+    emulator.faults.fail("music.create", 429, times=MAX_BUSY - 1)
 
 
 def no_credits(emulator: Emulator) -> None:
@@ -201,31 +208,50 @@ def on_hold(emulator: Emulator) -> None:
 
 
 def lost_answer(emulator: Emulator) -> None:
-    emulator.faults.drop("music.create", after=True)
+    emulator.faults.drop("music.create", after=True)  # the job exists, its answer is lost
+
+
+def lost_without_job(emulator: Emulator) -> None:
+    emulator.faults.drop("music.create")  # the connection drops before any job is made
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
-    ("setup", "expected", "jobs"),
+    ("setup", "expected", "jobs", "creates"),
     [
-        (busy, "busy: ", 0),
-        (no_credits, "no credits: ", 0),
-        (no_subscription, "no subscription: ", 0),
-        (moderated, "refused by moderation: ", 0),
-        (on_hold, "account on hold: ", 0),
-        (lost_answer, "unknown outcome, reconcile before retrying: ", 1),
+        (busy, "busy: the account stayed full (", 0, MAX_BUSY),
+        (busy_spell, STARTED, 1, MAX_BUSY),
+        (no_credits, "no credits: ", 0, 1),
+        (no_subscription, "no subscription: ", 0, 1),
+        (moderated, "refused by moderation: ", 0, 1),
+        (on_hold, "account on hold: ", 0, 1),
+        (lost_answer, STARTED, 1, 1),
+        (lost_without_job, "unknown outcome, reconcile before retrying: ", 0, 1),
     ],
 )
-async def test_errors_explain_each_refusal(setup: Setup, expected: str, jobs: int) -> None:
-    """Each documented failure lands in its own except branch, with the job count it implies."""
+async def test_errors_explain_each_refusal(
+    monkeypatch: pytest.MonkeyPatch, setup: Setup, expected: str, jobs: int, creates: int
+) -> None:
+    """Each documented failure lands in its own except branch, with the job count it implies.
+
+    429s are absorbed (backed off, sent again) until MAX_BUSY in a row; a lost
+    answer whose job is in the account's list is adopted, one without a job
+    stays unknown. Neither lost create is sent twice.
+    """
+    monkeypatch.setattr(pixverse_audio._scheduler, "MAX_BUSY", MAX_BUSY)
     errors = load_example("errors")
     emulator = quick_emulator()
     setup(emulator)
     async with fast_client(emulator) as client:
         result = await errors.create(client, "a sea shanty", email=EMAIL)
-    assert isinstance(result, str)
-    assert result.startswith(expected)
+    if expected == STARTED:
+        assert isinstance(result, pixverse_audio.Job)
+        assert list(emulator.jobs) == [result.audio_id]
+    else:
+        assert isinstance(result, str)
+        assert result.startswith(expected)
     assert len(emulator.jobs) == jobs
+    assert emulator.stats().requests["music.create"] == creates
 
 
 @pytest.mark.anyio
@@ -322,13 +348,19 @@ async def test_minimax_list(account: str | None) -> None:
 
 @pytest.mark.anyio
 async def test_emulator_in_process(capsys: pytest.CaptureFixture[str]) -> None:
-    """The emulator example: two 503s retried away, a lost create reported, never resent."""
+    """The emulator example: 503s retried away, a lost answer adopted, a lost request reported.
+
+    No create is sent twice: three creates, two jobs (the first, and the one
+    whose answer was lost, which the client adopted).
+    """
     example = load_example("emulator_offline")
     stats = await example.main()
-    assert stats.faults == {"503": 2, "drop_after": 1}
+    assert stats.faults == {"503": 2, "drop_after": 1, "drop_before": 1}
     assert sum(stats.creates.values()) == 2  # the lost answer's job exists, once
-    assert stats.requests["music.create"] == 2
-    assert "never resent: a lost answer" in capsys.readouterr().out
+    assert stats.requests["music.create"] == 3
+    out = capsys.readouterr().out
+    assert "adopted, never resent: user:" in out
+    assert "never resent: a lost request" in out
 
 
 @pytest.mark.anyio

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from conftest import sample
 
+import pixverse_audio._scheduler
 from pixverse_audio import (
     AccountError,
     BusyError,
@@ -197,10 +198,18 @@ async def test_post_account_rejects_bad_bodies(body: dict[str, Any]) -> None:
     assert "new@example.com" not in emulator.accounts
 
 
-async def test_new_max_jobs_takes_effect_for_the_scheduler() -> None:
-    """Saving an account with a new maxJobs changes how many jobs it runs at once."""
+async def test_new_max_jobs_takes_effect_for_the_scheduler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Saving an account with a new maxJobs changes how many jobs it runs at once.
+
+    The client is told the account allows 8 (so it sends every create rather
+    than waiting for a slot) and gives up at the first 429 (MAX_BUSY 1 instead
+    of backing off): the limit it meets is the emulator's.
+    """
+    monkeypatch.setattr(pixverse_audio._scheduler, "MAX_BUSY", 1)
     emulator = Emulator(accounts=1, max_jobs=1, music_timing=SLOW)
-    async with emulator.client() as client:
+    async with emulator.client(max_jobs={EMAIL: 8}) as client:
         await client.music.create("first", email=EMAIL)
         with pytest.raises(BusyError):
             await client.music.create("second", email=EMAIL)
@@ -214,6 +223,8 @@ async def test_new_max_jobs_takes_effect_for_the_scheduler() -> None:
     entry = availability.for_email(EMAIL)
     assert entry is not None
     assert (entry.max_jobs, entry.executing, entry.available) == (3, 3, 0)
+    assert emulator.stats().busy == 2
+    assert emulator.stats().requests["music.create"] == 5
 
 
 async def test_saving_an_account_again_clears_its_pending_error() -> None:

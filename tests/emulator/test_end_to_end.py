@@ -11,7 +11,7 @@ from mutagen.mp3 import MP3
 
 from pixverse_audio import (
     AudioStatus,
-    BusyError,
+    Job,
     MinimaxStatus,
     NotFoundError,
     SpeechClip,
@@ -103,12 +103,24 @@ async def test_whole_public_api_end_to_end(tmp_path: Path) -> None:
         entry = available.for_email(EMAIL)
         assert entry is not None
         assert (entry.executing, entry.available) == (2, 0)
-        with pytest.raises(BusyError):
-            await client.music.create("fourth", max_jobs=2, email=EMAIL)
-        assert await client.scheduler.cancel(running) is True
+        # a create beyond maxJobs is not sent: it waits in line for a slot,
+        # which releasing a job from the scheduler frees
+        created = emulator.stats().requests["music.create"]
+        box: dict[str, Job] = {}
+
+        async def create_fourth() -> None:
+            box["fourth"] = await client.music.create("fourth", email=EMAIL)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(create_fourth)
+            await anyio.wait_all_tasks_blocked()
+            assert box == {}
+            assert emulator.stats().requests["music.create"] == created
+            assert await client.scheduler.cancel(running) is True
         assert await client.scheduler.cancel(running) is False
-        fourth = await client.music.create("fourth", email=EMAIL)
+        fourth = box["fourth"]
         assert fourth.email == EMAIL
+        assert emulator.stats().requests["music.create"] == created + 1
 
         # files: bytes and a path
         png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -141,7 +153,7 @@ async def test_whole_public_api_end_to_end(tmp_path: Path) -> None:
 
     stats = emulator.stats()
     assert stats.creates == {EMAIL: 5}
-    assert stats.busy == 1 + client.retry.max_retries  # a 429 create is retried, never billed
+    assert stats.busy == 0  # the client never sent a create beyond maxJobs
     assert stats.peak_running[EMAIL] == 2
 
 

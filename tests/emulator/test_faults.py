@@ -233,21 +233,25 @@ async def test_drop_before_create_records_nothing() -> None:
 
 @pytest.mark.anyio
 async def test_drop_after_create_records_and_bills() -> None:
-    """A create dropped after it is acted on: the job exists and is billed; OutcomeUnknownError."""
+    """A create dropped after it is acted on: the job exists and is billed, once.
+
+    The client finds it in the account's newest jobs and adopts it: create
+    returns that job, and the create is never sent again.
+    """
     emulator, _ = manual(credits=100)
     emulator.faults.drop("music.create", after=True)
     async with emulator.client() as client:
-        with pytest.raises(OutcomeUnknownError) as info:
-            await client.music.create(PROMPT, reply_ref="mine")
+        job = await client.music.create(PROMPT, reply_ref="mine")
         running = await client.scheduler.list()
     stats = emulator.stats()
     assert stats.jobs == 1
+    assert list(emulator.jobs) == [job.audio_id]  # adopted
     assert stats.creates == {EMAIL: 1}
     assert stats.requests["music.create"] == 1  # never resent
+    assert stats.requests["music.list"] >= 1  # found in the account's list
     assert stats.faults == {"drop_after": 1}
     assert emulator.accounts[EMAIL].credits == 60
-    assert info.value.payload["replyRef"] == "mine"
-    assert [job.reply_ref for job in running] == ["mine"]  # reconcilable
+    assert [j.reply_ref for j in running] == ["mine"]
 
 
 @pytest.mark.anyio
@@ -301,16 +305,16 @@ async def test_slow_get_is_retried() -> None:
 
 
 @pytest.mark.anyio
-async def test_slow_create_is_an_unknown_outcome() -> None:
-    """A create slower than the timeout raises OutcomeUnknownError; the job does exist."""
+async def test_slow_create_is_adopted_not_resent() -> None:
+    """A create slower than the timeout is not resent; its job exists and is adopted."""
     emulator, _ = manual()
     emulator.faults.slow("music.create", 30)
     async with emulator.client(timeout=0.2) as client:
-        with pytest.raises(OutcomeUnknownError):
-            await client.music.create(PROMPT)
+        job = await client.music.create(PROMPT)
     stats = emulator.stats()
     assert stats.requests["music.create"] == 1
     assert stats.jobs == 1
+    assert list(emulator.jobs) == [job.audio_id]
 
 
 @pytest.mark.anyio
@@ -341,14 +345,14 @@ async def test_malformed_get_is_a_format_error() -> None:
 
 
 @pytest.mark.anyio
-async def test_malformed_create_is_an_unknown_outcome() -> None:
-    """A create answered 200 with truncated JSON raises OutcomeUnknownError; the job exists."""
+async def test_malformed_create_is_adopted_not_resent() -> None:
+    """A create answered 200 with truncated JSON is not resent; its job exists and is adopted."""
     emulator, _ = manual()
     emulator.faults.malformed("speech.create")
     async with emulator.client() as client:
-        with pytest.raises(OutcomeUnknownError):
-            await client.speech.create("hello", "minimax_english_radiant_girl")
+        job = await client.speech.create("hello", "minimax_english_radiant_girl")
     assert emulator.stats().jobs == 1
+    assert list(emulator.jobs) == [job.audio_id]
     assert emulator.stats().requests["speech.create"] == 1
 
 

@@ -114,6 +114,6 @@ async def test_emulated_client_with_an_emulator() -> None:
     emulator = Emulator.fast(accounts=2)
     async with emulated_client(emulator, timeout=3.5) as client:
         job = await client.music.create("lofi beats", email="account2@emulator.test")
-        assert client._timeout.read == 3.5
+        assert client._session.timeout.read == 3.5
     assert list(emulator.jobs) == [job.audio_id]
     assert emulator.stats().creates == {"account2@emulator.test": 1}
