@@ -14,8 +14,10 @@ from collections.abc import Sequence
 import attrs
 
 from . import _validate as v
+from ._errors import ValidationError
+from ._models import SpeechModels
 
-__all__ = ["MusicRequest", "SpeechRequest"]
+__all__ = ["MusicRequest", "SpeechRequest", "check_music", "check_speech"]
 
 
 @attrs.frozen
@@ -53,7 +55,7 @@ class MusicRequest:
     max_jobs: int | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        v.check_music(self)
+        check_music(self)
 
     @property
     def text(self) -> str:
@@ -111,7 +113,67 @@ class SpeechRequest:
     max_jobs: int | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        v.check_speech(self)
+        check_speech(self)
 
 
 Request = MusicRequest | SpeechRequest
+
+
+def check_music(request: MusicRequest) -> None:
+    """Check a music request against the documented rules."""
+    name = v.check_common(
+        model=request.model,
+        email=request.email,
+        reply_url=request.reply_url,
+        reply_ref=request.reply_ref,
+        max_jobs=request.max_jobs,
+    )
+    v.check_text("prompt", request.prompt, limit=v.MUSIC_PROMPT_LIMITS.get(name))
+    instrumental, lyrics = request.instrumental, request.lyrics
+    if instrumental is not None:
+        v.check_bool("instrumental", instrumental)
+    if lyrics is not None:
+        v.check_text("lyrics", lyrics, limit=v.LYRICS_LIMIT)
+        if instrumental is True:
+            raise ValidationError("lyrics", "cannot be combined with instrumental=True")
+        if name in v.MUSIC_PROMPT_LIMITS and name not in v.LYRICS_MODELS:
+            raise ValidationError("lyrics", f"are not supported by {name}")
+    images = v.image_paths(request.image_paths)
+    if images:
+        if name in v.MUSIC_PROMPT_LIMITS and name not in v.IMAGE_MODELS:
+            raise ValidationError("image_paths", f"are not supported by {name}")
+        if len(images) > v.MAX_IMAGES:
+            raise ValidationError("image_paths", f"at most {v.MAX_IMAGES}, got {len(images)}")
+        for path in images:
+            v.check_text("image_paths", path, limit=1024)
+
+
+def check_speech(request: SpeechRequest, catalogue: SpeechModels | None = None) -> None:
+    """Check a speech request; with a fetched `SpeechModels` catalogue, against it too.
+
+    The catalogue's live ``max_characters`` and ``supported_language_codes``
+    can only tighten the documented limits: a request is checked against the
+    documented ones when it is built, before any catalogue is consulted.
+    """
+    name = v.check_common(
+        model=request.model,
+        email=request.email,
+        reply_url=request.reply_url,
+        reply_ref=request.reply_ref,
+        max_jobs=request.max_jobs,
+    )
+    live = catalogue.get(name) if catalogue else None
+    limits = [v.SPEECH_TEXT_LIMITS.get(name), live.max_characters if live else None]
+    known = [limit for limit in limits if limit]
+    v.check_text("text", request.text, limit=min(known) if known else None)
+    if request.voice_id is None:
+        raise ValidationError("voice_id", "is required (see client.speech.voices())")
+    v.check_text("voice_id", request.voice_id, limit=200)
+    if request.language_code is not None:
+        code = v.check_text("language_code", request.language_code, limit=35)
+        if name == "eleven-v3":
+            raise ValidationError("language_code", "is not accepted by eleven-v3 (auto-detected)")
+        if live and live.supported_language_codes and code not in live.supported_language_codes:
+            raise ValidationError("language_code", f"{code!r} is not supported by {name}")
+    settings = {key: getattr(request, key) for key in v.SPEECH_SETTINGS}
+    v.check_speech_settings(name, v.speech_family(name), settings)

@@ -40,7 +40,7 @@ from ._parse import (
     raise_for_status,
 )
 from ._protocol import Call, CallKind, Reply
-from ._requests import MusicRequest, SpeechRequest
+from ._requests import MusicRequest, SpeechRequest, check_speech
 
 __all__ = [
     "Call",
@@ -133,7 +133,7 @@ def speech_create(
     With a fetched ``catalogue``, the request is checked against its live limits first.
     """
     if catalogue is not None:
-        v.check_speech(request, catalogue)
+        check_speech(request, catalogue)
     form = {k: _form_value(val) for k, val in _create_fields(request, email).items()}
     return Call(method="POST", path=f"{V2}/speech/create", form=form, kind=CallKind.CREATE)
 

@@ -307,10 +307,10 @@ class SlotPool(AccountPool):
             PixverseAudioError: ``email`` is ``None`` and every account was
                 taken out of rotation (the error that took out the last one).
         """
-        await self.load()
         entry = _Queued(next(self._tickets), email, narrow, Waiter())
-        self._queue.append(entry)
+        self._queue.append(entry)  # in line from the call: callers who load first keep their place
         try:
+            await self.load()
             self._serve()
             while entry.granted is None:
                 self._candidates(email)  # raises once no healthy account is left
@@ -330,7 +330,7 @@ class SlotPool(AccountPool):
 
     def _serve(self) -> None:
         """Grant every waiter that can be served now, in order."""
-        if not self._queue:
+        if not self._queue or not self.is_loaded():
             return
         now = anyio.current_time()
         free = {e: a.usable - a.held for e, a in self._accounts.items()}

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ._errors import ValidationError
-from ._models import SpeechModels
-
-if TYPE_CHECKING:  # the requests call these rules; the rules only read them
-    from ._requests import MusicRequest, SpeechRequest
 
 __all__ = [
     "EMOTIONS",
@@ -25,12 +21,16 @@ __all__ = [
     "check_count",
     "check_email",
     "check_id",
-    "check_music",
-    "check_speech",
-    "check_text",
-    "check_timeout",
+    "check_speech_settings",
+    "IMAGE_MODELS",
+    "LYRICS_MODELS",
+    "LYRICS_LIMIT",
+    "MAX_IMAGES",
+    "check_common",
     "image_paths",
     "speech_family",
+    "check_text",
+    "check_timeout",
 ]
 
 MUSIC_PROMPT_LIMITS: Final[Mapping[str, int]] = {
@@ -39,8 +39,8 @@ MUSIC_PROMPT_LIMITS: Final[Mapping[str, int]] = {
     "lyria-3-pro-preview": 5000,
 }
 LYRICS_LIMIT: Final = 3500
-_LYRICS_MODELS: Final = frozenset({"music-2.6", "music-v1"})
-_IMAGE_MODELS: Final = frozenset({"lyria-3-pro-preview"})
+LYRICS_MODELS: Final = frozenset({"music-2.6", "music-v1"})
+IMAGE_MODELS: Final = frozenset({"lyria-3-pro-preview"})
 MAX_IMAGES: Final = 10
 REPLY_LIMIT: Final = 1024
 
@@ -181,35 +181,6 @@ def check_common(
     return name
 
 
-def check_music(request: MusicRequest) -> None:
-    """Check a music request against the documented rules."""
-    name = check_common(
-        model=request.model,
-        email=request.email,
-        reply_url=request.reply_url,
-        reply_ref=request.reply_ref,
-        max_jobs=request.max_jobs,
-    )
-    check_text("prompt", request.prompt, limit=MUSIC_PROMPT_LIMITS.get(name))
-    instrumental, lyrics = request.instrumental, request.lyrics
-    if instrumental is not None:
-        check_bool("instrumental", instrumental)
-    if lyrics is not None:
-        check_text("lyrics", lyrics, limit=LYRICS_LIMIT)
-        if instrumental is True:
-            raise ValidationError("lyrics", "cannot be combined with instrumental=True")
-        if name in MUSIC_PROMPT_LIMITS and name not in _LYRICS_MODELS:
-            raise ValidationError("lyrics", f"are not supported by {name}")
-    images = image_paths(request.image_paths)
-    if images:
-        if name in MUSIC_PROMPT_LIMITS and name not in _IMAGE_MODELS:
-            raise ValidationError("image_paths", f"are not supported by {name}")
-        if len(images) > MAX_IMAGES:
-            raise ValidationError("image_paths", f"at most {MAX_IMAGES}, got {len(images)}")
-        for path in images:
-            check_text("image_paths", path, limit=1024)
-
-
 def image_paths(value: object) -> tuple[object, ...]:
     """``image_paths`` as a tuple: ``None`` is empty; a string or non-iterable is refused."""
     if value is None:
@@ -241,43 +212,12 @@ SPEECH_SETTINGS: Final = (
 """The voice settings of a speech request (sent only when given)."""
 
 
-def check_speech(request: SpeechRequest, catalogue: SpeechModels | None = None) -> None:
-    """Check a speech request; with a fetched `SpeechModels` catalogue, against it too.
-
-    The catalogue's live ``max_characters`` and ``supported_language_codes``
-    can only tighten the documented limits: a request is checked against the
-    documented ones when it is built, before any catalogue is consulted.
-    """
-    name = check_common(
-        model=request.model,
-        email=request.email,
-        reply_url=request.reply_url,
-        reply_ref=request.reply_ref,
-        max_jobs=request.max_jobs,
-    )
-    live = catalogue.get(name) if catalogue else None
-    limits = [SPEECH_TEXT_LIMITS.get(name), live.max_characters if live else None]
-    known = [limit for limit in limits if limit]
-    check_text("text", request.text, limit=min(known) if known else None)
-    if request.voice_id is None:
-        raise ValidationError("voice_id", "is required (see client.speech.voices())")
-    check_text("voice_id", request.voice_id, limit=200)
-    if request.language_code is not None:
-        code = check_text("language_code", request.language_code, limit=35)
-        if name == "eleven-v3":
-            raise ValidationError("language_code", "is not accepted by eleven-v3 (auto-detected)")
-        if live and live.supported_language_codes and code not in live.supported_language_codes:
-            raise ValidationError("language_code", f"{code!r} is not supported by {name}")
-    settings = {key: getattr(request, key) for key in SPEECH_SETTINGS}
-    _check_speech_settings(name, speech_family(name), settings)
-
-
 _MINIMAX_ONLY: Final = ("volume", "pitch", "emotion")
 _ELEVEN_ONLY: Final = ("stability", "similarity_boost")
 _MULTILINGUAL_ONLY: Final = ("style", "use_speaker_boost")
 
 
-def _check_speech_settings(name: str, family: str | None, settings: Mapping[str, object]) -> None:
+def check_speech_settings(name: str, family: str | None, settings: Mapping[str, object]) -> None:
     given = {k: v for k, v in settings.items() if v is not None}
     for key in given:
         wrong_family = (

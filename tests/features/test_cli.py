@@ -495,8 +495,15 @@ def test_out_of_credits_exits_4(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.usefixtures("fast_client")
-def test_busy_exits_5(capsys: pytest.CaptureFixture[str]) -> None:
-    """Creating on an account at maxJobs gets 429 after every retry: exit 5, no new job."""
+def test_busy_exits_5(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Creating on an account at maxJobs gets 429 on every try: exit 5, no new job.
+
+    The scheduler backs the account off after each 429 and sends the create
+    again; BusyError comes after MAX_BUSY 429s in a row (3 here, not 100, with
+    10 ms back-offs instead of up to 30 s: speed only).
+    """
+    monkeypatch.setattr("pixverse_audio._scheduler.MAX_BUSY", 3)
+    monkeypatch.setattr("pixverse_audio._cadence.Cadence.backoff", lambda _self, _streak: 0.01)
     emulator = Emulator.fast(max_jobs=1, music_timing=Timing.fixed(600))
     finished_job(emulator, "holds the only slot")
     with served(emulator) as url:
@@ -504,7 +511,8 @@ def test_busy_exits_5(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 5
     assert_one_error_line(capsys.readouterr().err, "BusyError")
     assert len(emulator.jobs) == 1
-    assert emulator.stats().busy == FAST_RETRY.max_retries + 1
+    assert emulator.stats().busy == 3
+    assert emulator.stats().requests["music.create"] == 3
 
 
 def test_not_found_exits_6(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -667,6 +675,52 @@ def test_ctrl_c_releases_jobs_and_exits_130(tmp_path: Path) -> None:
     summary = " ".join(stdout.split())
     assert "released │ 3; they may still finish and bill" in summary  # apart from finished ones
     assert "credits (finished jobs) │ 0" in summary
+    assert "Traceback" not in stderr
+
+
+def test_ctrl_c_json_lists_the_released_jobs(tmp_path: Path) -> None:
+    """After SIGINT, generate --json still lists every request that had a job: "released",
+    with its job id and last status, so a script knows what may still bill."""
+    emulator = Emulator(accounts=1, max_jobs=4, music_timing=Timing.fixed(60, audio=2))
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("one\ntwo\nthree\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with served(emulator) as url:
+        argv = [sys.executable, "-m", "pixverse_audio._cli", *api(url, emulator)]
+        argv += ["music", "generate", "--from", str(prompts), "--out", str(out), "--json"]
+        with subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+        ) as proc:
+            try:
+                deadline = time.monotonic() + 30
+                while len(emulator.running()) < 3:
+                    assert proc.poll() is None, proc.communicate()
+                    assert time.monotonic() < deadline, "the jobs never started"
+                    time.sleep(0.05)
+                proc.send_signal(signal.SIGINT)
+                stdout, stderr = proc.communicate(timeout=20)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+        running_after = emulator.running()
+    assert proc.returncode == 130, stderr
+    assert running_after == []
+    summary = json.loads(stdout)
+    assert summary["interrupted"] is True
+    assert summary["released"] == 3
+    results = summary["results"]
+    assert sorted(r["index"] for r in results) == [0, 1, 2]
+    for result in results:
+        assert result["status"] == "released"
+        assert result["prompt"] == ["one", "two", "three"][result["index"]]
+        assert emulator.jobs[result["job_id"]].prompt == result["prompt"]
+        assert result["job_ids"] == [result["job_id"]]
+        assert result["file"] is None
     assert "Traceback" not in stderr
 
 

@@ -89,7 +89,8 @@ INVALID: list[tuple[str, list[str], str]] = [
         "--timeout",
     ),
     ("music-timeout-no-wait", ["music", "create", "x", "--timeout", "-1"], "--timeout"),
-    ("music-empty-prompt", ["music", "create", ""], "prompt"),
+    ("music-empty-prompt", ["music", "create", ""], "PROMPT"),
+    ("speech-empty-text", ["speech", "create", " ", "--voice", VOICE], "TEXT"),
     ("music-empty-model", ["music", "create", "x", "--model", " "], "--model"),
     ("music-bad-email", ["music", "create", "x", "--email", "a b@x.com"], "--email"),
     (
@@ -143,7 +144,10 @@ INVALID: list[tuple[str, list[str], str]] = [
     ("upload-empty", ["files", "upload", "{empty}"], "PATH"),
     ("account-max-jobs-9", ["accounts", "create", EMAIL, "--max-jobs", "9"], "--max-jobs"),
     ("account-max-jobs-0", ["accounts", "create", EMAIL, "--max-jobs", "0"], "--max-jobs"),
-    ("account-bad-email", ["accounts", "delete", "a/b@x.com"], "email"),
+    ("account-bad-email", ["accounts", "delete", "a/b@x.com"], "EMAIL"),
+    ("account-get-bad-email", ["accounts", "get", "a b@x.com"], "EMAIL"),
+    ("account-create-bad-email", ["accounts", "create", "a\tb@x", "--max-jobs", "1"], "EMAIL"),
+    ("account-no-at-sign", ["accounts", "create", "nobody", "--max-jobs", "1"], "EMAIL"),
     ("download-bad-id", ["download", "a b", "{tmp}/dl"], "AUDIO_ID"),
     ("demo-no-tracks", ["demo", "--tracks", "0", "--out", "{tmp}/demo"], "--tracks"),
 ]
@@ -172,6 +176,145 @@ def test_invalid_options_send_nothing(
     assert not (tmp_path / "o").exists()
     assert not (tmp_path / "out").exists()
     assert "pw-from-env" not in out + err
+
+
+# ------------------------------------------------------------ output directories
+
+FINISHED = f"user:1000-pixverse:{EMAIL}-music:11223344"
+WITH_DIRECTORY: list[tuple[str, list[str], str]] = [
+    ("music-download", ["music", "create", "x", "--download", "{dir}"], "--download"),
+    (
+        "speech-download",
+        ["speech", "create", "hi", "--voice", VOICE, "--wait", "--download", "{dir}"],
+        "--download",
+    ),
+    ("music-generate", ["music", "generate", "--from", "{prompts}", "--out", "{dir}"], "--out"),
+    (
+        "speech-generate",
+        ["speech", "generate", "--from", "{lines}", "--voice", VOICE, "--out", "{dir}"],
+        "--out",
+    ),
+    ("download", ["download", FINISHED, "{dir}"], "DIRECTORY"),
+    ("demo", ["demo", "--tracks", "1", "--out", "{dir}"], "--out"),
+]
+UNUSABLE: dict[str, tuple[str, str]] = {  # where, and what the line says
+    "a-file": ("{existing}", "it is not a directory"),
+    "under-a-file": ("{existing}/sub/dir", "a-file' is not a directory"),
+    "cannot-be-created": ("/proc/pixverse-audio-test/out", "cannot create"),
+    "not-writable": ("/proc", "cannot write into"),
+}
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("where", list(UNUSABLE))
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [(a, o) for _, a, o in WITH_DIRECTORY],
+    ids=[i for i, _, _ in WITH_DIRECTORY],
+)
+def test_unusable_output_directory_sends_nothing(
+    emulator: Emulator,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    argv: list[str],
+    option: str,
+    where: str,
+) -> None:
+    """An output directory that is a file, or cannot be created or written: exit 2, one line
+    naming the option, before the first request (no job is created, nothing is written)."""
+    paths = {name: str(path) for name, path in _files(tmp_path).items()}
+    before = sorted(p.name for p in tmp_path.iterdir())
+    target, says = UNUSABLE[where]
+    directory = target.format(**paths)
+    code, out, err = run(capsys, *[a.format(dir=directory, **paths) for a in argv])
+    line = error_line(err)
+    assert code == 2, err
+    assert line.startswith(f"pixverse-audio: ValidationError: {option}: ")
+    assert repr(directory) in line
+    assert says in line
+    assert emulator.stats().requests == {}
+    assert emulator.stats().jobs == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert Path(paths["existing"]).read_text(encoding="utf-8") == "x"
+    assert "demo" not in out  # the demo did not start either
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [a for i, a, _ in WITH_DIRECTORY if i != "demo"],  # the demo needs no client
+    ids=[i for i, _, _ in WITH_DIRECTORY if i != "demo"],
+)
+def test_output_directory_checks_leave_nothing_behind(
+    emulator: Emulator,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+) -> None:
+    """A usable directory that does not exist yet is not created by the check alone: when a
+    later step refuses (here: making the client), no empty directory is left behind."""
+    paths = {name: str(path) for name, path in _files(tmp_path).items()}
+    monkeypatch.setattr(cli_base.Settings, "client", _refuse_to_connect)
+    directory = tmp_path / "new" / "dir"
+    code, _, err = run(capsys, *[a.format(dir=directory, **paths) for a in argv])
+    assert code == 2, err
+    assert "no client" in error_line(err)
+    assert not (tmp_path / "new").exists()
+    assert emulator.stats().requests == {}
+
+
+def _refuse_to_connect(self: Any) -> Any:
+    from pixverse_audio import ConfigurationError
+
+    raise ConfigurationError("no client in this test")
+
+
+@pytest.mark.parametrize("kind", ["create", "generate"])
+def test_an_os_error_is_one_line_not_a_traceback(
+    emulator: Emulator,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    """A disk that fills up while saving: one line naming the error and the file, exit 1."""
+    import errno
+
+    from pixverse_audio import AsyncClient
+
+    emulator.state.timing["music"] = Timing.fixed(0)
+    full = tmp_path / "out" / "song.mp3"
+
+    async def no_space(self: Any, *args: Any, **kwargs: Any) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device", str(full))
+
+    monkeypatch.setattr(AsyncClient, "download", no_space)
+    paths = {name: str(path) for name, path in _files(tmp_path).items()}
+    out_dir = str(tmp_path / "out")
+    if kind == "create":
+        argv = ["music", "create", "x", "--download", out_dir]
+    else:
+        argv = ["music", "generate", "--from", paths["prompts"], "--out", out_dir, "--json"]
+    code, _, err = run(capsys, *argv)
+    assert code == 1, err
+    assert error_line(err) == f"pixverse-audio: OSError: No space left on device: {str(full)!r}"
+
+
+def test_demo_without_the_emulator_extra_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """demo without the emulator extra (starlette missing): the install command, exit 2."""
+    for name in [m for m in sys.modules if m.startswith("pixverse_audio.emulator")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "starlette", None)  # as if not installed
+    out_dir = tmp_path / "demo"
+    code, out, err = run(capsys, "demo", "--out", str(out_dir), "--tracks", "1")
+    line = error_line(err)
+    assert code == 2
+    assert "starlette is missing" in line
+    assert line.endswith('python -m pip install "pixverse-audio[emulator]"')
+    assert out == ""
+    assert not out_dir.exists()
 
 
 # ------------------------------------------------------------ messages
@@ -317,6 +460,106 @@ def test_generate_files_carry_their_request_index(
         assert path.stat().st_size == job.file_size
         assert result["error"] is None
     assert sorted(p.name[:4] for p in out.iterdir()) == [f"{i:04d}" for i in range(5)]
+
+
+def test_generate_json_lists_released_jobs_with_their_status(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Jobs released at the --timeout deadline are in --json's results, each with its status
+    ("released") and the last job status seen; the emulator no longer runs them."""
+    emulator.state.timing["music"] = Timing.fixed(600)
+    source = tmp_path / "in.txt"
+    source.write_text("slow one\nslow two\nslow three\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code, printed, err = run(
+        capsys,
+        *("music", "generate", "--from", str(source), "--out", str(out)),
+        *("--timeout", "0.5", "--json"),
+    )
+    assert code == 7, err
+    summary = json.loads(printed)
+    assert summary["released"] == 3
+    results = summary["results"]
+    assert [r["index"] for r in results] == [0, 1, 2]
+    for result in results:
+        assert result["status"] == "released"
+        assert result["job_status"] in ("QUEUED", "GENERATING")
+        assert result["job_id"] in emulator.jobs
+        assert result["prompt"] == emulator.jobs[result["job_id"]].prompt
+        assert result["file"] is None
+        assert result["error"].startswith("WaitTimeoutError")
+    assert emulator.running() == []
+    assert list(out.glob("*.mp3")) == []
+
+
+def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    code, out, err = run(capsys, *argv, "--help")
+    assert code == 0, err
+    return " ".join(out.split())
+
+
+@pytest.mark.parametrize("kind", ["music", "speech"])
+def test_generate_help_says_what_the_file_index_is(
+    capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """generate --help: files carry the request's 0-based position among the prompts."""
+    text = _help(capsys, kind, "generate")
+    assert "0-based position among the prompts" in text
+    assert "line index" not in text
+
+
+@pytest.mark.parametrize("kind", ["music", "speech"])
+def test_list_help_says_every_account_is_listed_without_email(
+    capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """list --help: --email is optional; without it every account is listed."""
+    text = _help(capsys, kind, "list")
+    assert "without it, every account is listed" in text
+    assert "needed by the API" not in text
+
+
+@pytest.mark.filterwarnings("ignore::getpass.GetPassWarning")  # no terminal under pytest
+def test_accounts_create_needs_an_at_sign_before_the_prompt(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An EMAIL without "@": exit 2 naming EMAIL, no password asked for, nothing sent."""
+    import io
+
+    monkeypatch.delenv("PIXVERSE_PASSWORD", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("never-read\n"))
+    code, out, err = run(capsys, "accounts", "create", "account4.emulator.test", "--max-jobs", "2")
+    line = error_line(err)
+    assert code == 2
+    assert line == (
+        "pixverse-audio: ValidationError: EMAIL: must be an email address, like name@example.com"
+    )
+    assert "password" not in (out + err).lower()
+    assert sys.stdin.read() == "never-read\n"  # the prompt never read it
+    assert emulator.stats().requests == {}
+    assert "account4.emulator.test" not in emulator.accounts
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["music", "create", ""], "PROMPT"),
+        (["speech", "create", "", "--voice", VOICE], "TEXT"),
+        (["accounts", "get", "a b@x.com"], "EMAIL"),
+        (["accounts", "delete", "a/b@x.com"], "EMAIL"),
+    ],
+    ids=["music-prompt", "speech-text", "accounts-get", "accounts-delete"],
+)
+def test_positional_arguments_are_named_as_the_help_shows_them(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], argv: list[str], name: str
+) -> None:
+    """A bad positional argument is named as in the usage line (PROMPT, TEXT, EMAIL)."""
+    code, _, err = run(capsys, *argv)
+    line = error_line(err)
+    assert code == 2
+    assert line.startswith(f"pixverse-audio: ValidationError: {name}: ")
+    usage = _help(capsys, *argv[:2])
+    assert f"[OPTIONS] {name}" in usage
+    assert emulator.stats().requests == {}
 
 
 # ------------------------------------------------------------ the environment
