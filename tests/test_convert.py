@@ -94,9 +94,11 @@ PARSERS: dict[str, tuple[Callable[[Reply], Any], Callable[[Any], bool]]] = {
     ),
     "parse_audio_page": (
         partial(sansio.parse_audio_page, offset=7),
-        lambda r: isinstance(r, Page)
-        and r.offset == 7
-        and all(isinstance(i, Track | SpeechClip) for i in r.items),
+        lambda r: (
+            isinstance(r, Page)
+            and r.offset == 7
+            and all(isinstance(i, Track | SpeechClip) for i in r.items)
+        ),
     ),
     "parse_page": (
         partial(sansio.parse_page, cls=Track, offset=7),
