@@ -161,3 +161,19 @@ version: str = pixverse_audio.__version__
 
 if __name__ == "__main__":
     anyio.run(errors)
+
+
+async def typed_arguments(client: AsyncClient) -> None:
+    """The create and generate arguments are typed: a misspelt or mistyped one is an error.
+
+    ``warn_unused_ignores`` (on under ``--strict``) fails this file if any of
+    these lines stopped being an error.
+    """
+    track: Track = await client.music.generate("x", model="music-2.6", timeout=60)
+    clip: SpeechClip = await client.speech.generate("Hi.", "voice", speed=1.0)
+    job: Job = await client.music.create("x", instrumental=True)
+    await client.music.generate("x", modle="music-2.6")  # type: ignore[call-arg]
+    await client.music.create("x", instrumental="yes")  # type: ignore[arg-type]
+    await client.speech.create("Hi.")  # type: ignore[call-arg]
+    bad: SpeechClip = await client.music.generate("x")  # type: ignore[assignment]
+    del track, clip, job, bad
