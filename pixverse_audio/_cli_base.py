@@ -1,6 +1,7 @@
 """What every ``pixverse-audio`` command shares: the click group, settings, options, output.
 
-The commands live in `pixverse_audio._cli_commands` (music and speech) and
+The commands live in `pixverse_audio._cli_commands` (music and speech, with `generate` in
+`pixverse_audio._cli_batch`) and
 `pixverse_audio._cli_admin` (everything else); `pixverse_audio._cli_app` adds
 them all to `cli`.
 """
