@@ -124,26 +124,38 @@ class DurationEstimate:
     """How long jobs take from create to final: a smoothed mean and mean deviation.
 
     A job turned final between the last check that saw it unfinished and the
-    first that saw it final; the midpoint of a narrow bracket is one sample. A
-    job first seen already final gives only an upper bound: it counts slightly
-    below it, so an estimate that is too long creeps down until a check comes
-    early and finds a job unfinished, which pins it again.
+    first that saw it final. The server's own stamps (``updated_at -
+    created_at``, whole seconds) narrow that bracket when they agree with it.
+    A narrow bracket gives one sample, its geometric midpoint (checks of a job
+    of unknown length are spaced geometrically). A job first seen already
+    final gives only an upper bound: it counts ``drift`` below it, so an
+    estimate that is too long comes down within a few jobs, until a check
+    comes early and finds a job unfinished, which pins it again.
     """
 
     mean: float | None = None
     deviation: float = 0.0
     samples: int = 0
     weight: float = 0.3
-    drift: float = 0.97
+    drift: float = 0.93
 
-    def observe(self, submitted: float, last_unfinished: float, seen_final: float) -> None:
-        """Record one job's bounds."""
+    def observe(
+        self,
+        submitted: float,
+        last_unfinished: float,
+        seen_final: float,
+        server: float | None = None,
+    ) -> None:
+        """Record one job's bounds (``server``: its length by the server's stamps, if known)."""
         upper = seen_final - submitted
-        if last_unfinished >= submitted and seen_final - last_unfinished <= NARROW * upper:
-            sample = (last_unfinished + seen_final) / 2 - submitted
+        lower = last_unfinished - submitted if last_unfinished >= submitted else 0.0
+        if server is not None and upper - lower > 2 and lower < server + 1 and server - 1 < upper:
+            sample = min(upper, max(lower, server))  # the stamps say more than the checks
+        elif lower > 0 and upper - lower <= NARROW * upper:
+            sample = math.sqrt(lower * upper)
         else:  # no lower bound, or one too far back to say much
             sample = upper * self.drift
-        if sample <= 0 or not math.isfinite(sample):
+        if not sample > 0 or not math.isfinite(sample):
             return
         self.samples += 1
         if self.mean is None:
@@ -181,6 +193,12 @@ class Cadence:
         deviation = self.estimate(kind).deviation
         return submitted + max(MIN_GAP, mean + max(AIM * mean, AIM_SPREAD * deviation))
 
+    def aimed(self, policy: PollPolicy, kind: str, submitted: float) -> float | None:
+        """When a job created at ``submitted`` ends by the learnt length (``None``: unknown)."""
+        if not policy.adaptive or self.estimate(kind).mean is None:
+            return None
+        return self.first_check(policy, kind, submitted)
+
     def next_check(
         self, policy: PollPolicy, kind: str, submitted: float, checks: int, now: float
     ) -> float:
@@ -195,9 +213,19 @@ class Cadence:
             step = min(policy.cap, max(step, late * (policy.factor - 1)))
         return now + max(MIN_GAP, step)
 
-    def finished(self, kind: str, submitted: float, last_unfinished: float, now: float) -> None:
-        """A job created at ``submitted`` was seen final at ``now``: learn from it."""
-        self.estimate(kind).observe(submitted, last_unfinished, now)
+    def finished(
+        self,
+        kind: str,
+        submitted: float,
+        last_unfinished: float,
+        now: float,
+        server: float | None = None,
+    ) -> None:
+        """A job created at ``submitted`` was seen final at ``now``: learn from it.
+
+        ``server`` is its length by the server's stamps (whole seconds), if known.
+        """
+        self.estimate(kind).observe(submitted, last_unfinished, now, server)
 
     def backoff(self, streak: int) -> float:
         """How long an account takes no new job after ``streak`` 429s in a row (1 to 30 s)."""

@@ -12,6 +12,9 @@ somewhere has been given a slot, but a waiter whose accounts are all full does
 not hold back later waiters for other accounts. A waiter held back only by its
 own ``narrow`` limit (a request's ``max_jobs``) reserves the account nearest to
 fitting: later waiters skip it until it has drained enough, so it cannot starve.
+A narrowed waiter given an account keeps its headroom there: later waiters take
+that account only while it runs fewer jobs than the narrow limit, so a waiter
+that asks again after being woken (the Redis limiter's waiters do) still fits.
 """
 
 from __future__ import annotations
@@ -85,11 +88,15 @@ def allocate(
     left = sum(slots for slots in room.values() if slots > 0)
     grants: dict[Hashable, str] = {}
     draining: set[str] = set()
+    limit: dict[str, int] = {}  # account -> the narrow limit of a waiter given it
     if left <= 0:
         return grants
     for want in queue:
-        best, closest = pick(want, room, running, draining)
+        kept = {email for email, most in limit.items() if running[email] >= most}
+        best, closest = pick(want, room, running, draining | kept)
         if best is not None:
+            if want.narrow is not None and want.narrow < limit.get(best, want.narrow + 1):
+                limit[best] = want.narrow
             grants[want.ticket] = best
             room[best] -= 1
             running[best] = running.get(best, 0) + 1

@@ -228,6 +228,30 @@ class Tracker:
             tracked.last_unfinished = now
             self._reschedule(tracked, now)
             return
-        self._cadence.finished(tracked.kind.name, tracked.submitted, tracked.last_unfinished, now)
+        learnt = self._cadence.estimate(tracked.kind.name).mean is None
+        self._cadence.finished(
+            tracked.kind.name, tracked.submitted, tracked.last_unfinished, now, _length(item)
+        )
         tracked.result = item
         await self.end(tracked)
+        if learnt:
+            self._aim(tracked.kind.name, now)
+
+    def _aim(self, kind: str, now: float) -> None:
+        """The first length of ``kind`` was learnt: jobs of that kind polled blind till now
+        (on every account) are asked about when that length says they end, if sooner."""
+        for tracked in self._jobs.values():
+            if tracked.kind.name != kind:
+                continue
+            aimed = self._cadence.aimed(tracked.policy, kind, tracked.submitted)
+            if aimed is not None and aimed < tracked.next_check:
+                tracked.next_check = max(now, aimed)
+                self._changed.set()
+
+
+def _length(item: Item) -> float | None:
+    """How long the job took by the server's stamps, when both are there and comparable."""
+    created, updated = item.created_at, item.updated_at
+    if created is None or updated is None or (created.tzinfo is None) != (updated.tzinfo is None):
+        return None
+    return (updated - created).total_seconds()

@@ -16,13 +16,19 @@ import attrs
 
 @attrs.frozen
 class Case:
-    """``caps`` and ``held`` per account; ``queue`` of (name, accounts, narrow); ``grants``."""
+    """``caps`` and ``held`` per account; ``queue`` of (name, accounts, narrow); ``grants``.
+
+    ``asks``, when given, replays the case in Redis as woken waiters do: every
+    waiter joins the queue while all accounts are full, slots free up to
+    ``held``, and the waiters ask again in this order (not the queue's).
+    """
 
     name: str
     caps: dict[str, int]
     held: dict[str, int]
     queue: list[tuple[str, tuple[str, ...], int | None]]
     grants: dict[str, str]
+    asks: tuple[str, ...] | None = None
 
 
 CASES: list[Case] = [
@@ -92,6 +98,14 @@ CASES: list[Case] = [
         {"a": 3, "b": 2},
         [("w1", ("a", "b"), 1), ("w2", ("b",), None), ("w3", ("a",), None)],
         {"w3": "a"},
+    ),
+    Case(
+        "narrowed-grant-keeps-its-headroom",
+        {"a": 5, "b": 2},
+        {"a": 1},
+        [("n", ("a",), 2), ("w", ("a", "b"), None)],
+        {"n": "a", "w": "b"},
+        asks=("w", "n"),
     ),
     Case("shrunk-below-held", {"a": 1, "b": 2}, {"a": 3}, [("w1", ("a", "b"), None)], {"w1": "b"}),
     Case("unknown-account", {"a": 1}, {}, [("w1", ("z",), None)], {}),

@@ -195,12 +195,12 @@ def test_grow_never_overflows_or_runs_long(factor: float, steps: int) -> None:
 # -------------------------------------------------------- DurationEstimate
 
 
-def test_first_observation_is_the_midpoint() -> None:
-    """Seen unfinished at +4 s and final at +6 s: the job took about 5 s."""
+def test_first_observation_is_the_geometric_midpoint() -> None:
+    """Seen unfinished at +4 s and final at +6 s: the job took about sqrt(4 x 6) s."""
     estimate = DurationEstimate()
     assert estimate.mean is None
     estimate.observe(submitted=10.0, last_unfinished=14.0, seen_final=16.0)
-    assert estimate.mean == pytest.approx(5.0)
+    assert estimate.mean == pytest.approx(math.sqrt(24.0))
     assert estimate.samples == 1
     assert estimate.deviation == 0.0
 
@@ -219,9 +219,10 @@ def test_the_first_samples_count_fully_then_by_weight() -> None:
     for length in (5.0, 7.0, 9.0):  # each bracket 2 s wide around ``length``
         estimate.observe(100.0, 100.0 + length - 1, 100.0 + length + 1)
     assert estimate.samples == 3
-    assert estimate.mean == pytest.approx(7.0)
-    estimate.observe(0.0, 16.0, 18.0)  # 17
-    assert estimate.mean == pytest.approx(0.7 * 7.0 + 0.3 * 17.0)
+    first = sum(math.sqrt(length**2 - 1) for length in (5.0, 7.0, 9.0)) / 3
+    assert estimate.mean == pytest.approx(first)
+    estimate.observe(0.0, 16.0, 18.0)  # sqrt(16 x 18)
+    assert estimate.mean == pytest.approx(0.7 * first + 0.3 * math.sqrt(16.0 * 18.0))
 
 
 def test_deviation_follows_the_spread_of_samples() -> None:
@@ -232,10 +233,45 @@ def test_deviation_follows_the_spread_of_samples() -> None:
         steady.observe(0.0, 9.0, 11.0)
         spread = 4.0 if i % 2 else -4.0
         scattered.observe(0.0, 9.0 + spread, 11.0 + spread)
-    assert steady.mean == pytest.approx(10.0)
+    assert steady.mean == pytest.approx(math.sqrt(99.0))
     assert steady.deviation == pytest.approx(0.0)
     assert scattered.mean == pytest.approx(10.0, abs=2.0)
     assert 2.0 < scattered.deviation < 6.0
+
+
+def test_the_server_stamps_pin_a_wide_bracket() -> None:
+    """A 30 s job first seen final at +40 s, stamped 30 s apart by the server, took 30 s."""
+    estimate = DurationEstimate()
+    estimate.observe(submitted=0.0, last_unfinished=-math.inf, seen_final=40.0, server=30.0)
+    assert estimate.mean == pytest.approx(30.0)
+    bracketed = DurationEstimate()
+    bracketed.observe(submitted=0.0, last_unfinished=28.0, seen_final=37.0, server=30.0)
+    assert bracketed.mean == pytest.approx(30.0)
+
+
+def test_the_server_stamps_stay_within_the_bracket() -> None:
+    """Stamps just outside what the checks saw count at the bracket's nearer end."""
+    estimate = DurationEstimate()
+    estimate.observe(submitted=0.0, last_unfinished=31.0, seen_final=40.0, server=30.5)
+    assert estimate.mean == pytest.approx(31.0)
+
+
+@pytest.mark.parametrize(
+    ("last_unfinished", "seen_final", "server"),
+    [
+        (-math.inf, 10.0, 30.0),  # stamps that disagree with the checks: a length past the end
+        (-math.inf, 10.0, -5.0),  # ... or before the create
+        (1.0, 1.8, 1.0),  # stamps (whole seconds) coarser than the checks' bracket
+    ],
+)
+def test_server_stamps_that_say_less_than_the_checks_are_not_used(
+    last_unfinished: float, seen_final: float, server: float
+) -> None:
+    """The estimate is what the checks alone give."""
+    with_stamps, without = DurationEstimate(), DurationEstimate()
+    with_stamps.observe(0.0, last_unfinished, seen_final, server=server)
+    without.observe(0.0, last_unfinished, seen_final)
+    assert with_stamps.mean == without.mean
 
 
 def test_an_upper_bound_only_counts_slightly_below_it() -> None:
@@ -375,35 +411,44 @@ def test_finished_teaches_the_kind_its_length() -> None:
     """finished() feeds the bracket of a job into its kind's estimate."""
     cadence = Cadence(rng=random.Random(0))
     cadence.finished("speech", 10.0, 14.0, 16.0)
-    assert cadence.estimate("speech").mean == pytest.approx(5.0)
+    learnt = math.sqrt(24.0)
+    assert cadence.estimate("speech").mean == pytest.approx(learnt)
     assert cadence.estimate("music").mean is None
-    assert cadence.first_check(EXACT, "speech", 100.0) == pytest.approx(100.0 + 5.0 * (1 + AIM))
+    assert cadence.first_check(EXACT, "speech", 100.0) == pytest.approx(100.0 + learnt * (1 + AIM))
+    assert cadence.aimed(EXACT, "speech", 100.0) == cadence.first_check(EXACT, "speech", 100.0)
+    assert cadence.aimed(EXACT, "music", 100.0) is None
+    assert cadence.aimed(PollPolicy(adaptive=False), "speech", 100.0) is None
 
 
-@pytest.mark.parametrize("length", [5.0, 180.0])
-def test_learnt_checks_notice_jobs_within_a_few_percent_with_about_one_request(
-    length: float,
+@pytest.mark.parametrize(
+    ("length", "stamps", "most_requests"),
+    [(5.0, True, 1.1), (180.0, True, 1.1), (1.4, False, 1.6), (180.0, False, 1.6)],
+)
+def test_learnt_checks_notice_jobs_within_a_few_percent_with_few_requests(
+    length: float, stamps: bool, most_requests: float
 ) -> None:
-    """Once learnt, a job of any length is seen final within ~5% of its length, and most
-    jobs take a single check (the first, unknown one took many)."""
+    """Once learnt, a job of any length is seen final within ~5% of its length. With the
+    server's stamps (whole seconds) most jobs take a single check; without them, about
+    one in two takes a second (an early check that keeps the estimate honest)."""
     cadence = Cadence(rng=random.Random(1))
     policy = PollPolicy()
     requests: list[int] = []
     late: list[float] = []
     for i in range(30):
-        submitted = 1000.0 * i
+        submitted = 1000.0 * i + 0.37 * i % 1
         now = cadence.first_check(policy, "music", submitted)
         checks, last_unfinished = 0, -math.inf
         while now - submitted < length:  # the job is still running at this check
             checks += 1
             last_unfinished = now
             now = cadence.next_check(policy, "music", submitted, checks, now)
-        cadence.finished("music", submitted, last_unfinished, now)
+        server = math.floor(submitted + length) - math.floor(submitted) if stamps else None
+        cadence.finished("music", submitted, last_unfinished, now, server)
         requests.append(checks + 1)
         late.append((now - submitted - length) / length)
-    assert requests[0] > 3
+    assert requests[0] >= 3  # blind: growing gaps from 0.5 s
     settled_requests, settled_late = requests[20:], late[20:]
-    assert sum(settled_requests) / len(settled_requests) <= 1.5
+    assert sum(settled_requests) / len(settled_requests) <= most_requests
     assert max(settled_late) <= 0.05
     assert all(delay >= 0 for delay in late)
 

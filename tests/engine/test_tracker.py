@@ -388,6 +388,37 @@ async def test_a_final_job_teaches_the_cadence_its_kind() -> None:
     assert engine.cadence.estimate("speech").samples == 0
 
 
+async def test_the_first_learnt_length_brings_blind_checks_forward_on_every_account() -> None:
+    """Jobs created together on two accounts: once one is seen final, the other account's
+    job of that kind is asked about at once, not at its next blind check; a job polled
+    without learning (adaptive off) keeps its own schedule."""
+    emulator = Emulator(accounts=2, max_jobs=4, music_timing=Timing.fixed(0.1))
+    async with emulator.client(poll=POLL) as client:
+        first = (await client.music.create("a", email=A1)).audio_id
+        second = (await client.music.create("b", email=A2)).audio_id
+        fixed = (await client.music.create("c", email=A2)).audio_id
+        spy = Spy(client)
+        tracker = own_tracker(spy)
+        now = anyio.current_time()
+        blind = PollPolicy(first=60.0, cap=60.0)
+        leader = tracked(first, A1, POLL, submitted=now)
+        leader.next_check = now + 0.3  # the job is final at the server by then
+        follower = tracked(second, A2, blind, submitted=now)
+        follower.next_check = now + 60.0
+        unlearning = tracked(fixed, A2, PollPolicy.fixed(60.0), submitted=now)
+        unlearning.next_check = now + 60.0
+        for job in (leader, follower, unlearning):
+            tracker.track(job)
+        await run_until(tracker, lambda: leader.ended)
+        assert follower.next_check <= anyio.current_time()
+        assert unlearning.next_check == now + 60.0
+        await run_until(tracker, lambda: follower.ended)
+    assert isinstance(follower.result, Track)
+    assert follower.result.completed
+    assert spy.calls == [("recent", A1, 10), ("recent", A2, 10)]  # one list answers both of A2
+    assert unlearning.ended
+
+
 async def test_an_ended_job_is_no_longer_polled() -> None:
     """end() stops following a job at once: its slot goes back, its waiter is woken,
     and no request about it is sent any more."""

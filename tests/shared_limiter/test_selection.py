@@ -36,13 +36,35 @@ async def test_redis_follows_the_table(
     finally:
         direct.close()
     limiter = RedisLimiter(redis_server.url, namespace=namespace, poll=0.5)
+    wants = {name: (list(emails), narrow) for name, emails, narrow in case.queue}
     try:
+        if case.asks is not None:  # everyone queues while all is full, then asks when woken
+            _fill(redis_server, prefix, case, FOREVER)
+            for name, (emails, narrow) in wants.items():
+                got, _, _ = await limiter._acquire(name, emails, narrow, {}, "wake", "")
+                assert got is None
+            _fill(redis_server, prefix, case, None)
         grants = {}
-        for name, emails, narrow in case.queue:
-            got, _, changed = await limiter._acquire(name, list(emails), narrow, {}, "wake", "")
+        for name in case.asks or list(wants):
+            emails, narrow = wants[name]
+            got, _, changed = await limiter._acquire(name, emails, narrow, {}, "wake", "")
             assert not changed
             if got is not None:
                 grants[name] = got
     finally:
         await limiter.aclose()
     assert grants == case.grants
+
+
+def _fill(server: RedisServer, prefix: str, case: Case, expiry: int | None) -> None:
+    """Hold every free slot with a blocker (``expiry``), or give the blockers back (``None``)."""
+    direct = redis.Redis.from_url(server.url)
+    try:
+        for email, cap in case.caps.items():
+            blockers = [f"blocker-{email}-{i}" for i in range(cap - case.held.get(email, 0))]
+            if blockers and expiry is None:
+                direct.zrem(f"{prefix}:held:{email}", *blockers)
+            elif blockers:
+                direct.zadd(f"{prefix}:held:{email}", dict.fromkeys(blockers, expiry))
+    finally:
+        direct.close()
