@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import types
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 import attrs
 
@@ -24,6 +24,7 @@ from ._errors import ValidationError
 from ._events import EventCallback, Events
 from ._kinds import Kind
 from ._models import Job, SpeechClip, Track
+from ._ports import Gateway
 from ._requests import MusicRequest, SpeechRequest
 from ._resources import SchedulerAPI, audio_id_of
 from ._scheduler import Scheduler
@@ -92,7 +93,9 @@ class _Method(Generic[P, T]):
         self._function.__qualname__ = f"{owner.__qualname__}.{name}"
 
     @overload
-    def __get__(self, obj: None, owner: type | None = None) -> Callable[..., Awaitable[T]]: ...
+    def __get__(
+        self, obj: None, owner: type | None = None
+    ) -> Callable[Concatenate[Any, P], Awaitable[T]]: ...
 
     @overload
     def __get__(self, obj: object, owner: type | None = None) -> Callable[P, Awaitable[T]]: ...
@@ -143,19 +146,28 @@ class AudioAPI(AudioEndpoints[R, O]):
     """The namespace of one kind of job: reads, creates, waits and batches."""
 
     def __init__(
-        self, session: Session, kind: Kind[R, O], scheduler: Scheduler, events: Events
+        self,
+        session: Session,
+        kind: Kind[R, O],
+        scheduler: Scheduler,
+        events: Events,
+        *,
+        poll: PollPolicy | None = None,
+        via: Gateway | None = None,
     ) -> None:
         super().__init__(session, kind)
         self._scheduler = scheduler
         self._events = events
+        self._poll = poll  # None: the scheduler's
+        self._via = via  # None: creates go through the scheduler's own gateway
 
     def _wait_settings(self, timeout: object, poll_interval: object) -> tuple[float, PollPolicy]:
         seconds = self._kind.default_timeout if timeout is None else check_timeout(timeout)
-        return seconds, poll_policy(poll_interval, self._scheduler.poll)
+        return seconds, poll_policy(poll_interval, self._poll or self._scheduler.poll)
 
     async def _create(self, request: R) -> Job:
-        policy = self._scheduler.poll
-        tracked = await self._scheduler.start(self._kind, request, policy, self._events)
+        policy = self._poll or self._scheduler.poll
+        tracked = await self._scheduler.start(self._kind, request, policy, self._events, self._via)
         return tracked.job or Job(audio_id=tracked.job_id)
 
     async def _generate(self, arguments: Any) -> O:
@@ -164,7 +176,7 @@ class AudioAPI(AudioEndpoints[R, O]):
         timeout, policy = self._wait_settings(wait["timeout"], wait["poll_interval"])
         request = self._kind.request_type(**fields)
         scheduler = self._scheduler
-        tracked = await scheduler.start(self._kind, request, policy, self._events)
+        tracked = await scheduler.start(self._kind, request, policy, self._events, self._via)
         result = await scheduler.follow(
             tracked,
             timeout=timeout,
@@ -209,7 +221,7 @@ class AudioAPI(AudioEndpoints[R, O]):
         result = await self._scheduler.wait(
             job_id,
             timeout=seconds,
-            policy=None if poll_interval is None else policy,
+            policy=None if poll_interval is None and self._poll is None else policy,
             cancel_on_timeout=cancel_on_timeout,
             events=self._events,
         )
@@ -268,6 +280,7 @@ class AudioAPI(AudioEndpoints[R, O]):
             poll=policy,
             cancel_on_timeout=cancel_on_timeout,
             events=self._events.also(on_event),
+            via=self._via,
         )
 
     async def confirm(self, callback: O) -> O:

@@ -29,6 +29,7 @@ from ._events import Events
 from ._jobs import GenerationResult, JobEvent
 from ._kinds import Kind
 from ._models import SpeechClip, Track
+from ._ports import Gateway
 from ._requests import MusicRequest, SpeechRequest
 from ._scheduler import Scheduler
 from ._validate import check_timeout
@@ -75,8 +76,10 @@ class Batch(Generic[R, O]):
         poll: PollPolicy,
         cancel_on_timeout: bool,
         events: Events,
+        via: Gateway | None = None,
     ) -> None:
         _check_batch_arguments(requests, max_attempts)
+        self._via = via
         self._scheduler = scheduler
         self._kind: Kind[R, O] = kind
         self._requests: Iterable[R] | AsyncIterable[R] = requests
@@ -218,7 +221,7 @@ class Batch(Generic[R, O]):
         while True:
             events = self._events.at(index, attempt + 1)
             try:
-                tracked = await scheduler.start(self._kind, request, self._poll, events)
+                tracked = await scheduler.start(self._kind, request, self._poll, events, self._via)
             except PixverseAudioError as exc:
                 return result(error=exc)
             attempt += 1

@@ -18,6 +18,13 @@ import httpx
 
 from ._audio_api import EngineSchedulerAPI, MusicAPI, SpeechAPI
 from ._cadence import PollPolicy
+from ._client_settings import (
+    check_callback,
+    check_max_jobs,
+    check_poll,
+    check_retry,
+    check_timeout,
+)
 from ._connection import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, Connection
 from ._download import AudioStream
 from ._download import download as download_audio
@@ -66,8 +73,8 @@ class AsyncClient:
         max_jobs: Concurrent jobs per account: one number for every account,
             or a map of email to number (1..8). ``None`` reads each account's
             ``maxJobs`` from the API once (and again after a 429).
-        poll: How status is polled (`PollPolicy`); by default the client
-            learns how long jobs take and asks near their end.
+        poll: How status is polled (`PollPolicy`, or seconds for a fixed gap);
+            by default the client learns how long jobs take and asks near their end.
         on_event: Called with a `JobEvent` for every step of every job.
         limiter: A `RedisLimiter` to share each account's ``maxJobs`` with other
             processes and machines; ``None`` counts slots in this process.
@@ -101,7 +108,7 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_jobs: int | Mapping[str, int] | None = None,
-        poll: PollPolicy | None = None,
+        poll: PollPolicy | float | None = None,
         on_event: Callable[[JobEvent], None] | None = None,
         limiter: RedisLimiter | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
@@ -115,27 +122,72 @@ class AsyncClient:
         )
         self._session = Session(
             self._connection,
-            timeout=as_timeout(timeout),
-            retry=retry if retry is not None else RetryPolicy(max_retries=max_retries),
+            timeout=as_timeout(check_timeout(timeout)),
+            retry=check_retry(retry, max_retries, RetryPolicy()) or RetryPolicy(),
         )
         if limiter is not None and not isinstance(limiter, RedisLimiter):
             raise ConfigurationError("limiter must be a RedisLimiter (or None: in memory)")
         self._limiter = limiter
+        self._root = True  # this client owns the connection (a with_options copy does not)
         self._gateway = ClientGateway(self._session, lambda email: self.speech.catalogue(email))
-        events = Events((on_event,))
+        self._events = Events((check_callback(on_event),))
         self._scheduler = Scheduler(
             self._gateway,
-            max_jobs=_check_max_jobs(max_jobs),
+            max_jobs=check_max_jobs(max_jobs),
             limiter=limiter,
-            poll=poll if poll is not None else PollPolicy(),
-            events=events,
+            poll=check_poll(poll) or PollPolicy(),
+            events=self._events,
         )
-        self.music = MusicAPI(self._session, MUSIC, self._scheduler, events)
-        self.speech = SpeechAPI(self._session, SPEECH, self._scheduler, events)
-        self.minimax = MinimaxAPI(self._session)
-        self.scheduler = EngineSchedulerAPI(self._session, self._scheduler)
-        self.files = FilesAPI(self._session)
-        self.accounts = AccountsAPI(self._session)
+        self._poll: PollPolicy | None = None
+        self._namespaces(via=None)
+
+    def _namespaces(self, via: ClientGateway | None) -> None:
+        session, scheduler, events = self._session, self._scheduler, self._events
+        self.music = MusicAPI(session, MUSIC, scheduler, events, poll=self._poll, via=via)
+        self.speech = SpeechAPI(session, SPEECH, scheduler, events, poll=self._poll, via=via)
+        self.minimax = MinimaxAPI(session)
+        self.scheduler = EngineSchedulerAPI(session, scheduler)
+        self.files = FilesAPI(session)
+        self.accounts = AccountsAPI(session)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | float | None = None,
+    ) -> AsyncClient:
+        """A light copy of this client with other settings, for one call site::
+
+            track = await client.with_options(timeout=5).music.get(audio_id)
+
+        The copy shares the connection pool, the account slots and the
+        scheduler (its jobs count against the same ``maxJobs`` and are polled
+        with the rest); only what is given changes. Closing the copy closes
+        nothing: the client it came from owns the connections.
+
+        Args:
+            timeout: Per-request timeout in seconds, or an ``httpx.Timeout``.
+            max_retries: Retries after the first attempt (shortcut for ``retry``).
+            retry: A full `RetryPolicy`; overrides ``max_retries``.
+            poll: The `PollPolicy` (or fixed seconds) for the copy's waits,
+                ``generate`` and ``generate_many``.
+
+        Raises:
+            ConfigurationError: A setting is of the wrong type or out of range.
+        """
+        timeout = check_timeout(timeout)
+        retry = check_retry(retry, max_retries, None if max_retries is None else self.retry)
+        policy = check_poll(poll)
+        copy = object.__new__(AsyncClient)
+        copy.__dict__.update(self.__dict__)
+        copy._root = False
+        copy._session = self._session.with_options(timeout=timeout, retry=retry)
+        if policy is not None:
+            copy._poll = policy
+        copy._namespaces(via=self._gateway.with_session(copy._session))
+        return copy
 
     @property
     def base_url(self) -> str:
@@ -150,7 +202,7 @@ class AsyncClient:
     @property
     def poll(self) -> PollPolicy:
         """The status polling policy in use."""
-        return self._scheduler.poll
+        return self._poll or self._scheduler.poll
 
     def __repr__(self) -> str:
         return f"<AsyncClient base_url={self.base_url!r} token=<hidden>>"
@@ -170,9 +222,10 @@ class AsyncClient:
     async def aclose(self) -> None:
         """Close the connections this client opened (not a caller's ``http_client``).
 
-        A `RedisLimiter` given to the client is closed too.
+        A `RedisLimiter` given to the client is closed too. On a copy made by
+        `with_options` this does nothing: the original owns the connections.
         """
-        if self._connection.closed:
+        if self._connection.closed or not self._root:
             return
         with anyio.CancelScope(shield=True):
             await self._connection.aclose()
@@ -227,16 +280,3 @@ class AsyncClient:
         """
         self._connection.check_open()
         return AudioStream(self._connection, track)
-
-
-def _check_max_jobs(value: object) -> int | Mapping[str, int] | None:
-    if value is None:
-        return None
-    if isinstance(value, Mapping):
-        entries = [(f"max_jobs[{key!r}]", cap) for key, cap in value.items()]
-    else:
-        entries = [("max_jobs", value)]
-    for name, cap in entries:
-        if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 8:
-            raise ConfigurationError(f"{name} must be an integer within 1..8")
-    return value  # type: ignore[return-value]

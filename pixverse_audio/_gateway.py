@@ -36,14 +36,22 @@ class ClientGateway:
         session: Where calls go.
         catalogue: The speech catalogue fetched for an account (for the live
             limits of a speech create), or ``None``.
+        clock: The server's clock to update (a new one by default).
     """
 
     def __init__(
-        self, session: Session, catalogue: Callable[[str | None], SpeechModels | None]
+        self,
+        session: Session,
+        catalogue: Callable[[str | None], SpeechModels | None],
+        clock: ServerClock | None = None,
     ) -> None:
         self.session = session
         self._catalogue = catalogue
-        self.clock = ServerClock()
+        self.clock = clock if clock is not None else ServerClock()
+
+    def with_session(self, session: Session) -> ClientGateway:
+        """The same gateway sending through ``session`` (one server clock, one catalogue)."""
+        return ClientGateway(session, self._catalogue, self.clock)
 
     def _dated(self, parse: Callable[[Reply], T], sent: float) -> Callable[[Reply], T]:
         """``parse``, noting the reply's ``Date`` (the server's clock) first."""

@@ -96,9 +96,17 @@ class Scheduler:
     # ------------------------------------------------------------ creating
 
     async def start(
-        self, kind: Kind[Any, Any], request: Any, policy: PollPolicy, events: Events
+        self,
+        kind: Kind[Any, Any],
+        request: Any,
+        policy: PollPolicy,
+        events: Events,
+        via: Gateway | None = None,
     ) -> Tracked:
         """Take a slot (waiting in line), create the job, track it: the slot stays with it.
+
+        The create is sent through ``via`` when given (a client copy's own
+        timeout and retries), else through the engine's gateway.
 
         Raises:
             OutcomeUnknownError: The create's answer was lost and no job of it
@@ -113,7 +121,9 @@ class Scheduler:
             kept = False
             try:
                 try:
-                    job, sent, answered = await self._create(kind, request, lease.email, events)
+                    job, sent, answered = await self._create(
+                        kind, request, lease.email, events, via or self.gateway
+                    )
                 except BusyError:
                     busy += 1
                     events.emit("busy", email=lease.email)
@@ -156,7 +166,7 @@ class Scheduler:
             await self.pool.release(lease)
 
     async def _create(
-        self, kind: Kind[Any, Any], request: Any, email: str, events: Events
+        self, kind: Kind[Any, Any], request: Any, email: str, events: Events, gateway: Gateway
     ) -> tuple[Job, float, float]:
         """Send one create; settle a lost answer. Returns the job and its wall times.
 
@@ -173,7 +183,7 @@ class Scheduler:
                 box["sent"] = time.time()
                 with self.reconciler.sending(kind, request, email):
                     try:
-                        box["job"] = job = await self.gateway.create(kind, request, email)
+                        box["job"] = job = await gateway.create(kind, request, email)
                         # ours before the create counts as answered, so a lost twin
                         # being settled can never take it for its own
                         self.owned.add(job.audio_id)
