@@ -17,6 +17,7 @@ from typing import Any as _Any
 
 from ._audio_api import MusicAPI, SpeechAPI
 from ._batch import Batch
+from ._blocking import SyncAudioStream, SyncBatch, SyncIterator
 from ._cadence import PollPolicy
 from ._callbacks import parse_callback
 from ._client import AsyncClient
@@ -69,6 +70,16 @@ from ._redis_limiter import RedisLimiter, SlotUsage
 from ._requests import MusicRequest, SpeechRequest
 from ._resources import AccountsAPI, FilesAPI, MinimaxAPI, MinimaxMusicAPI, SchedulerAPI
 from ._retry import RetryPolicy
+from ._sync_client import (
+    Client,
+    SyncAccountsAPI,
+    SyncFilesAPI,
+    SyncMinimaxAPI,
+    SyncMinimaxMusicAPI,
+    SyncMusicAPI,
+    SyncSchedulerAPI,
+    SyncSpeechAPI,
+)
 
 __all__ = [
     "APIConnectionError",
@@ -86,6 +97,7 @@ __all__ = [
     "BadRequestError",
     "Batch",
     "BusyError",
+    "Client",
     "ConfigurationError",
     "CreditFormula",
     "DownloadError",
@@ -123,6 +135,16 @@ __all__ = [
     "SpeechModels",
     "SpeechRequest",
     "SubscriptionExpiredError",
+    "SyncAccountsAPI",
+    "SyncAudioStream",
+    "SyncBatch",
+    "SyncFilesAPI",
+    "SyncIterator",
+    "SyncMinimaxAPI",
+    "SyncMinimaxMusicAPI",
+    "SyncMusicAPI",
+    "SyncSchedulerAPI",
+    "SyncSpeechAPI",
     "Track",
     "UploadedFile",
     "ValidationError",
