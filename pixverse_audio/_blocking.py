@@ -200,6 +200,7 @@ class _Pipe(Generic[T]):
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             pass
         self._finished = True
+        self._loop.run_sync(self._receive.close)
         if self._future is not None:
             self._future.result()  # the source's own error, if it ended with one
         raise StopIteration

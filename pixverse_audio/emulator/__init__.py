@@ -28,7 +28,7 @@ from typing import Any, Final, Literal
 import attrs
 import httpx
 
-from .. import AsyncClient, PollPolicy
+from .. import AsyncClient, Client, PollPolicy
 from .._retry import RetryPolicy
 from . import _extra, _wire  # noqa: F401 - _extra first: one line when the extra is missing
 from ._app import ConnectionDropped, ConnectionRefused, EmulatorApp
@@ -264,15 +264,30 @@ class Emulator:
         """
         kwargs.setdefault("poll", self.client_poll)
         if "retry" not in kwargs:
-            kwargs["retry"] = RetryPolicy(
-                max_retries=kwargs.pop("max_retries", 3),
-                backoff_base=0.01,
-                backoff_cap=0.1,
-                busy_delay=(0.01, 0.1),
-                retry_after_cap=0.1,
-            )
+            kwargs["retry"] = _fast_retry(kwargs.pop("max_retries", 3))
         return AsyncClient(self.token, base_url=self.base_url, transport=self.transport(), **kwargs)
+
+    def blocking_client(self, **kwargs: Any) -> Client:
+        """A blocking `Client` wired to this emulator in-process, set up as `client` is.
+
+        ``backend`` (``"asyncio"`` or ``"trio"``) chooses the client's event loop.
+        """
+        kwargs.setdefault("poll", self.client_poll)
+        if "retry" not in kwargs:
+            kwargs["retry"] = _fast_retry(kwargs.pop("max_retries", 3))
+        return Client(self.token, base_url=self.base_url, transport=self.transport(), **kwargs)
 
     def http_client(self, **kwargs: Any) -> httpx.AsyncClient:
         """A plain ``httpx.AsyncClient`` on the in-process transport (no token set)."""
         return httpx.AsyncClient(transport=self.transport(), **kwargs)
+
+
+def _fast_retry(max_retries: int) -> RetryPolicy:
+    """Retries that wait no longer than 0.1 s: the emulator answers at once."""
+    return RetryPolicy(
+        max_retries=max_retries,
+        backoff_base=0.01,
+        backoff_cap=0.1,
+        busy_delay=(0.01, 0.1),
+        retry_after_cap=0.1,
+    )
