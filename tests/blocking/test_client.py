@@ -3,7 +3,6 @@ inside a running event loop, and leaving a batch early or by Ctrl-C."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -94,7 +93,7 @@ def test_sixteen_threads_share_one_scheduler(emulator: Emulator, client: Client)
     def work(i: int) -> None:
         try:
             tracks.append(client.music.generate(f"thread {i}"))
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:  # collected for the assertion
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
@@ -138,17 +137,22 @@ def test_leaving_a_batch_early_releases_its_running_jobs(
     assert emulator.stats().jobs == created < 30
 
 
+def run_batch(client: Client, requests: list[MusicRequest], timer: threading.Timer) -> None:
+    """Run a batch to its end, starting ``timer`` once it runs."""
+    with client.music.generate_many(requests) as results:
+        timer.start()
+        for _ in results:
+            pass
+
+
 def test_ctrl_c_in_a_batch_releases_its_jobs_before_propagating(backend: str) -> None:
     """KeyboardInterrupt lands in the main thread while it waits for a result."""
     slow = Emulator(accounts=2, max_jobs=3, music_timing=Timing.fixed(30.0))
     requests = [MusicRequest(prompt=f"interrupted {i}") for i in range(12)]
     with slow.blocking_client(backend=backend) as client:
         timer = ctrl_c_after(0.3)
-        with pytest.raises(KeyboardInterrupt):  # noqa: PT012 - the interrupt lands in the loop
-            with client.music.generate_many(requests) as results:
-                timer.start()
-                for _ in results:
-                    pass
+        with pytest.raises(KeyboardInterrupt):
+            run_batch(client, requests, timer)
         timer.join()
         assert slow.stats().jobs == 6  # the first six ran; the rest never started
         assert slow.running() == []
@@ -218,7 +222,7 @@ def test_a_client_never_closed_does_not_hang_the_interpreter(tmp_path: Path) -> 
         "print(client.scheduler.available().accounts[0].max_jobs)\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - this interpreter on a file of the test's
         [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
