@@ -11,6 +11,7 @@ import sys
 
 BENCHMARKS = (
     "request_overhead",
+    "blocking_overhead",
     "parse_throughput",
     "bulk_makespan",
     "web_service",
