@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import runpy
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ import pytest
 
 import pixverse_audio
 import pixverse_audio._scheduler
-from pixverse_audio import AsyncClient, SpeechClip, Track
+from pixverse_audio import AsyncClient, Client, SpeechClip, Track
 from pixverse_audio.emulator import Emulator, ManualClock
+from pixverse_audio.emulator._catalogue import VOICES
 
 from ._support import EXAMPLES, FAST, assert_mp3, example_files, load_example, quick_emulator
 
@@ -24,6 +26,10 @@ pytest_plugins = ["pytester"]
 # Each example and the tests of this module that run it; a new file fails
 # test_every_example_is_run until it is added here (and tested below).
 COVERED = {
+    "blocking_celery",
+    "blocking_flask",
+    "blocking_quickstart",
+    "blocking_script",
     "bulk_generation",
     "concurrency",
     "deadlines",
@@ -67,7 +73,12 @@ def test_runs_as_a_program(
         kwargs.pop("max_jobs", None)  # accounts of the example's own
         return emulator.client(poll=FAST, **kwargs)
 
+    def blocking_from_env(token: str | None = None, **kwargs: Any) -> Client:
+        assert token is None
+        return emulator.blocking_client(poll=FAST, **kwargs)
+
     monkeypatch.setattr(pixverse_audio, "AsyncClient", client_from_env)
+    monkeypatch.setattr(pixverse_audio, "Client", blocking_from_env)
     monkeypatch.setenv("USEAPI_TOKEN", "not-used-by-the-emulator")
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
@@ -427,3 +438,66 @@ def test_readme_program_runs_unchanged_against_an_emulator_process(tmp_path: Pat
     assert_mp3(saved)
     assert lines[0].endswith(saved.name)
     assert sorted(int(line.split()[0]) for line in lines[1:]) == list(range(10))
+
+
+# ------------------------------------------------------------ blocking client
+
+
+def blocking_example(name: str, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Import ``docs/examples/<name>.py`` afresh, its ``Client()`` on ``emulator``."""
+    monkeypatch.setattr(
+        pixverse_audio, "Client", lambda **kwargs: emulator.blocking_client(poll=FAST, **kwargs)
+    )
+    monkeypatch.delitem(sys.modules, f"_docs_example_{name}", raising=False)
+    return load_example(name)
+
+
+def test_blocking_script_cells(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The notebook cells: one track saved, three batch results, every job final."""
+    emulator = quick_emulator(accounts=2)
+    monkeypatch.chdir(tmp_path)
+    example = blocking_example("blocking_script", emulator, monkeypatch)
+    (saved,) = mp3s(tmp_path)
+    assert_mp3(saved)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == f"saved {saved.name}"
+    assert sorted(int(line.split()[0]) for line in lines[2:5]) == [0, 1, 2]
+    assert lines[5] == "True"  # the with_options copy read the same track
+    assert sum(emulator.stats().creates.values()) == 4
+    assert emulator.running() == []
+    with pytest.raises(pixverse_audio.ConfigurationError, match="closed"):
+        example.client.music.get(example.track.audio_id)
+
+
+def test_blocking_flask_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The view answers 201 with the track, and 400 for an empty prompt with no job made."""
+    emulator = quick_emulator(accounts=2)
+    example = blocking_example("blocking_flask", emulator, monkeypatch)
+    try:
+        with example.app.test_client() as http:
+            made = http.post("/jingles", json={"prompt": "a jingle"})
+            refused = http.post("/jingles", json={"prompt": ""})
+        assert made.status_code == 201
+        assert made.json["url"].startswith(emulator.media_url)
+        assert refused.status_code == 400
+        assert "prompt" in refused.json["error"]
+        assert sum(emulator.stats().creates.values()) == 1
+    finally:
+        example.client.close()
+
+
+def test_blocking_celery_task(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The task (run eagerly) saves the voice-over, on the worker's one lazy client."""
+    emulator = quick_emulator(accounts=1)
+    example = blocking_example("blocking_celery", emulator, monkeypatch)
+    example.app.conf.task_always_eager = True
+    try:
+        voice = next(iter(VOICES))
+        saved = Path(example.voice_over.delay("Welcome.", voice, str(tmp_path)).get())
+        assert saved.parent == tmp_path
+        assert_mp3(saved)
+        assert example.pixverse() is example.pixverse()
+    finally:
+        example.pixverse().close()
