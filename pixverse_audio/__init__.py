@@ -8,6 +8,11 @@ Works on asyncio and trio (through anyio)::
         job = await client.music.create("upbeat synthwave with a female vocal")
         track = await client.music.get(job.audio_id)
 
+`Client` is the same client, blocking, for scripts, notebooks and threads::
+
+    with Client() as client:
+        track = client.music.generate("upbeat synthwave with a female vocal")
+
 Every public name is listed in ``__all__``; everything else is private and may
 change in any release. The exception hierarchy is drawn in
 `pixverse_audio.PixverseAudioError`'s module documentation (``_errors``).

@@ -27,6 +27,10 @@ exception escapes a public method (the original is kept as ``__cause__``)::
     ├── GenerationFailedError              the job reached FAILED; .track .fail_code
     └── WaitTimeoutError(TimeoutError)     a wait passed its deadline; .audio_id
 
+Errors of a request (`APIError`, `APIConnectionError` and `OutcomeUnknownError`)
+also say which request it was and what it took: ``.method``, ``.path``,
+``.attempts`` and ``.elapsed`` (``None`` where no request was involved).
+
 Messages never contain the API token.
 """
 
@@ -69,6 +73,21 @@ __all__ = [
 class PixverseAudioError(Exception):
     """Base class of every exception raised by pixverse_audio."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The constructors take other arguments than ``args`` holds (the message):
+        # pickle and copy rebuild from ``args`` and the attributes instead.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[_E], args: tuple[Any, ...]) -> _E:
+    """An instance of ``cls`` with ``args``, without running its ``__init__``."""
+    try:  # OSError (TimeoutError's base) reads errno and strerror from its arguments here
+        error = cls.__new__(cls, *args)
+    except Exception:
+        error = cls.__new__(cls)
+    error.args = args
+    return error
+
 
 class ConfigurationError(PixverseAudioError):
     """The client is set up wrongly (no token, bad base URL) or already closed."""
@@ -95,7 +114,21 @@ class APIError(PixverseAudioError):
         status_code: The HTTP status of the response.
         message: The server's ``error`` text, or a description of what was wrong.
         body: The decoded JSON body when there was one, else the raw text (truncated).
+        method: The HTTP method of the request (``None`` if no request was involved).
+        path: The API path requested, e.g. ``/v2/pixverse/music/create``: no host,
+            no query string.
+        attempts: How many times the request was sent for this call, retries included.
+        elapsed: Seconds from the first attempt to the final answer (or failure),
+            back-off pauses included.
     """
+
+    # Which request it was and what it took: class-level ``None`` defaults (the
+    # constructors are unchanged); the session sets them on the instance, so
+    # they travel in ``__dict__`` through pickle, copies and secret scrubbing.
+    method: str | None = None
+    path: str | None = None
+    attempts: int | None = None
+    elapsed: float | None = None
 
     def __init__(self, status_code: int, message: str, body: object = None) -> None:
         super().__init__(f"HTTP {status_code}: {message}")
@@ -169,11 +202,29 @@ class ResponseFormatError(APIError):
 
 
 class APIConnectionError(PixverseAudioError):
-    """The request could not be completed on the network."""
+    """The request could not be completed on the network.
+
+    Attributes:
+        method: The HTTP method of the request (``None`` if no request was involved).
+        path: The API path requested, e.g. ``/v2/pixverse/music/create``: no host,
+            no query string.
+        attempts: How many times the request was sent for this call, retries included.
+        elapsed: Seconds from the first attempt to the final answer (or failure),
+            back-off pauses included.
+    """
+
+    # Set by the session, as on APIError.
+    method: str | None = None
+    path: str | None = None
+    attempts: int | None = None
+    elapsed: float | None = None
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
-    """The request timed out (connect, write, read or waiting for a connection)."""
+    """The request timed out (connect, write, read or waiting for a connection).
+
+    It has `APIConnectionError`'s ``method``, ``path``, ``attempts`` and ``elapsed``.
+    """
 
 
 class DownloadError(PixverseAudioError):
@@ -211,7 +262,19 @@ class OutcomeUnknownError(PixverseAudioError):
         payload: The fields that were sent (without secrets), to help matching.
         candidates: The ids of jobs that may be this create's but could not be
             told apart from others (each may be paid); empty when none was found.
+        method: The HTTP method of the request (``None`` if no request was involved).
+        path: The API path requested, e.g. ``/v2/pixverse/music/create``: no host,
+            no query string.
+        attempts: How many times the request was sent for this call, retries included.
+        elapsed: Seconds from the first attempt to the final answer (or failure),
+            back-off pauses included.
     """
+
+    # Set by the session, as on APIError.
+    method: str | None = None
+    path: str | None = None
+    attempts: int | None = None
+    elapsed: float | None = None
 
     def __init__(
         self,
@@ -303,13 +366,8 @@ def _without_secrets(error: _E, secrets: Iterable[str | None]) -> _E:
         done = copies.get(id(original))
         if done is not None:  # a chain that loops back
             return done
-        args = tuple(scrub(arg) for arg in original.args)
-        try:  # OSError reads errno and strerror from its arguments here
-            clean = type(original).__new__(type(original), *args)
-        except Exception:
-            clean = type(original).__new__(type(original))
+        clean = _rebuild(type(original), tuple(scrub(arg) for arg in original.args))
         copies[id(original)] = clean
-        clean.args = args
         vars(clean).update({name: scrub(value) for name, value in vars(original).items()})
         clean.__cause__ = None if original.__cause__ is None else copy(original.__cause__)
         clean.__context__ = None if original.__context__ is None else copy(original.__context__)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from typing import Any, Final, TypeVar
 
 import anyio
@@ -40,11 +40,15 @@ class LoopThread:
         if backend not in BACKENDS:
             raise ConfigurationError(f"backend must be one of {', '.join(BACKENDS)}")
         ready: Future[BlockingPortal] = Future()
+        self._final: Callable[[], Awaitable[None]] | None = None
 
         async def serve() -> None:
             async with BlockingPortal() as portal:
                 ready.set_result(portal)
                 await portal.sleep_until_stopped()
+            if self._final is not None:  # every call has ended (and cleaned up) by now
+                with anyio.CancelScope(shield=True):
+                    await self._final()
 
         def main() -> None:
             try:
@@ -82,6 +86,10 @@ class LoopThread:
         future = self._start(run)
         try:
             return future.result()
+        except CancelledError:
+            if self.closed:  # stopped by close() from another thread
+                raise ConfigurationError("the client was closed during this call") from None
+            raise
         except BaseException:
             if not future.done():  # interrupted while waiting: stop the call, let it clean up
                 future.cancel()
@@ -115,13 +123,15 @@ class LoopThread:
             raise ConfigurationError("this client is closed")
         return self._portal.start_task(function)
 
-    def stop(self) -> None:
-        """Cancel whatever still runs, stop the loop and join its thread (idempotent)."""
+    def stop(self, final: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Cancel the calls still running (their cleanup runs), then ``final()``, then
+        stop the loop and join its thread. Idempotent."""
         if self.closed:
             return
-        self.closed = True
         if self._in_loop_thread():
             raise ConfigurationError("a blocking Client cannot be closed from its own event loop")
+        self.closed = True
+        self._final = final
         with contextlib.suppress(RuntimeError):  # already stopped
             self._portal.call(self._portal.stop, True)
         self._thread.join(CLEANUP_WAIT)

@@ -215,6 +215,8 @@ def _unknown(
         payload=error.payload,
         candidates=candidates,
     )
+    for name in ("method", "path", "attempts", "elapsed"):  # the create's request
+        setattr(outcome, name, getattr(error, name))
     # what lost the answer (a timeout, a 5xx, an unreadable 200) stays the cause
     outcome.__cause__ = error.__cause__
     outcome.__suppress_context__ = True

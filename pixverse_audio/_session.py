@@ -7,11 +7,16 @@ from a `pixverse_audio._protocol.Call`. `Connection` is what sessions share
 (the ``httpx.AsyncClient``, the token, the base URL); `Session.with_options`
 makes a light copy with other timeouts or retries over the same connection.
 `Connection` lives in `pixverse_audio._connection`.
+
+Every error of a call (from `send` or from the parser) gets the request's
+method, path, number of attempts and elapsed time (`_Tally`), and every attempt
+logs one DEBUG line: the last one sums up the call, e.g.
+``GET /v2/pixverse/music/x -> 200 in 12 ms (1 attempt)``. Only the method, the
+path and the outcome are logged: no headers, bodies or query strings.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import time
@@ -28,9 +33,11 @@ import httpx
 from ._connection import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, Connection
 from ._errors import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     ConfigurationError,
     OutcomeUnknownError,
+    PixverseAudioError,
     ResponseFormatError,
     ServerError,
 )
@@ -53,6 +60,8 @@ _REFUSED_LOCALLY: Final = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 # httpx errors that do not derive from httpx.HTTPError.
 _OTHER_HTTPX: Final = (httpx.InvalidURL, httpx.CookieConflict, httpx.StreamError)
 _UPLOAD_CHUNK: Final = 1024 * 1024
+# The errors that say which request they came from (.method .path .attempts .elapsed).
+_REQUEST_ERRORS: Final = (APIError, APIConnectionError, OutcomeUnknownError)
 
 
 def _classify(exc: Exception) -> Failure | None:
@@ -95,6 +104,45 @@ class _FileBody:
         return chunk
 
 
+@attrs.define
+class _Tally:
+    """The requests sent for one call: how many, and from the first to the final answer."""
+
+    attempts: int = 0
+    started: float = 0.0
+    elapsed: float = 0.0
+
+    def begin(self) -> float:
+        """Count an attempt; its start (``time.perf_counter()``)."""
+        now = time.perf_counter()
+        if not self.attempts:
+            self.started = now
+        self.attempts += 1
+        return now
+
+    def finish(self, call: Call, outcome: object) -> None:
+        """Stop the clock at the final answer and log the call's DEBUG line."""
+        self.elapsed = time.perf_counter() - self.started
+        plural = "" if self.attempts == 1 else "s"
+        logger.debug(
+            "%s %s -> %s in %.0f ms (%d attempt%s)",
+            call.method,
+            call.path,
+            outcome,
+            self.elapsed * 1000,
+            self.attempts,
+            plural,
+        )
+
+    def stamp(self, error: BaseException, call: Call) -> None:
+        """Record on ``error`` (if it is a request's error) which request it was."""
+        if isinstance(error, _REQUEST_ERRORS) and self.attempts:
+            error.method = call.method
+            error.path = call.path  # the query (``call.params``) is left out
+            error.attempts = self.attempts
+            error.elapsed = self.elapsed
+
+
 @attrs.frozen(eq=False)
 class Session:
     """Sends `Call` s through a `Connection` with one timeout and retry policy."""
@@ -118,13 +166,21 @@ class Session:
         )
 
     async def call(self, call: Call, parse: Callable[[Reply], T], *, retry_busy: bool = True) -> T:
-        """Send ``call`` and parse the reply; a create's garbled 2xx is an unknown outcome."""
+        """Send ``call`` and parse the reply; a create's garbled 2xx is an unknown outcome.
+
+        Every error it raises about the request carries the request's metadata.
+        """
+        tally = _Tally()
         try:
-            return parse(await self.send(call, retry_busy=retry_busy))
-        except ResponseFormatError as exc:
-            if call.kind is not CallKind.CREATE or not 200 <= exc.status_code < 300:
-                raise
-            raise unknown(call, "the server accepted it but its answer is unreadable") from exc
+            try:
+                return parse(await self.send(call, retry_busy=retry_busy, tally=tally))
+            except ResponseFormatError as exc:
+                if call.kind is not CallKind.CREATE or not 200 <= exc.status_code < 300:
+                    raise
+                raise unknown(call, "the server accepted it but its answer is unreadable") from exc
+        except PixverseAudioError as exc:
+            tally.stamp(exc, call)
+            raise
 
     async def pages(
         self,
@@ -147,49 +203,78 @@ class Session:
             for item in scan.take(page, received):
                 yield item
 
-    async def send(self, call: Call, *, retry_busy: bool = True) -> Reply:
+    async def send(
+        self, call: Call, *, retry_busy: bool = True, tally: _Tally | None = None
+    ) -> Reply:
         """Send ``call`` under the retry policy; return the final reply.
 
         Error statuses are returned for the parser to raise, except a 5xx on a
         create, which raises `OutcomeUnknownError` (the job may exist). With
         ``retry_busy=False`` a 429 is returned at once (the engine handles it).
+        ``tally`` (a fresh one if not given) counts the attempts and times them;
+        errors raised here carry them already.
         """
         self.connection.check_open()
+        tally = _Tally() if tally is None else tally
+        try:
+            return await self._send(call, retry_busy, tally)
+        except PixverseAudioError as exc:
+            tally.stamp(exc, call)
+            raise
+
+    async def _send(self, call: Call, retry_busy: bool, tally: _Tally) -> Reply:
         retry = self.retry
-        retries = 0
         while True:
+            retries = tally.attempts
+            started = tally.begin()
             try:
                 reply = await self._attempt(call)
             except (httpx.HTTPError, *_OTHER_HTTPX) as exc:
-                logger.debug("%s %s -> %s", call.method, call.path, type(exc).__name__)
+                error_name = type(exc).__name__
                 failure = _classify(exc)
                 if failure is None or not retry.should_retry(call.kind, failure, retries):
+                    tally.finish(call, error_name)
                     raise _transport_error(call, exc, failure) from exc
-                error_name = type(exc).__name__
                 retry_after = None
+                outcome: object = error_name
+            except PixverseAudioError as exc:  # an unreadable file, a body over the limit
+                tally.finish(call, type(exc).__name__)
+                raise
             else:
                 failure = failure_of_status(reply.status_code)
-                if failure is Failure.BUSY and not retry_busy:
-                    return reply
-                if failure is None or not retry.should_retry(call.kind, failure, retries):
+                if (
+                    failure is None
+                    or (failure is Failure.BUSY and not retry_busy)
+                    or not retry.should_retry(call.kind, failure, retries)
+                ):
+                    tally.finish(call, reply.status_code)
                     if failure is Failure.SERVER and call.kind is CallKind.CREATE:
                         try:
                             raise_for_status(reply)
                         except ServerError as exc:
+                            tally.stamp(exc, call)  # the cause a reconciled error keeps
                             raise unknown(call, f"the server failed: {exc}") from exc
                     return reply
                 error_name = f"HTTP {reply.status_code}"
                 retry_after = parse_retry_after(reply.headers.get("retry-after"))
+                outcome = reply.status_code
+            logger.debug(
+                "%s %s -> %s in %.0f ms (attempt %d, retrying)",
+                call.method,
+                call.path,
+                outcome,
+                (time.perf_counter() - started) * 1000,
+                tally.attempts,
+            )
             delay = retry.delay(
                 call.kind, failure, retries, retry_after=retry_after, rng=self.connection.rng
             )
-            retries += 1
             logger.info(
                 "retrying %s %s after %s (retry %d of %d) in %.1f s",
                 call.method,
                 call.path,
                 error_name,
-                retries,
+                retries + 1,
                 retry.max_retries,
                 delay,
             )
@@ -226,17 +311,9 @@ class Session:
         )
 
     async def _attempt(self, call: Call) -> Reply:
-        started = time.perf_counter()
         if isinstance(call.content, Path):
-            reply = await self._attempt_file(call, call.content)
-        else:
-            reply = await self._exchange(self._request(call, call.content))
-        if logger.isEnabledFor(logging.DEBUG):
-            elapsed = (time.perf_counter() - started) * 1000
-            logger.debug(
-                "%s %s -> %d in %.0f ms", call.method, call.path, reply.status_code, elapsed
-            )
-        return reply
+            return await self._attempt_file(call, call.content)
+        return await self._exchange(self._request(call, call.content))
 
     async def _attempt_file(self, call: Call, path: Path) -> Reply:
         try:

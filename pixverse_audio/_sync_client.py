@@ -20,6 +20,7 @@ from ._audio_api import EngineSchedulerAPI, MusicAPI, SpeechAPI
 from ._blocking import SyncAudioStream, batching, blocking, in_loop, iterating
 from ._cadence import PollPolicy
 from ._client import AsyncClient
+from ._errors import ConfigurationError
 from ._jobs import JobEvent
 from ._models import SpeechClip, Track
 from ._portal import LoopThread
@@ -231,7 +232,8 @@ class Client:
         return f"<Client base_url={self.base_url!r} token=<hidden>>"
 
     def __enter__(self) -> Client:
-        self._async._connection.check_open()
+        if self._loop.closed:
+            raise ConfigurationError("this client is closed")
         return self
 
     def __exit__(
@@ -248,12 +250,8 @@ class Client:
         Calls still running in other threads are cancelled (their jobs
         released); later calls raise `ConfigurationError`.
         """
-        if not self._root or self._loop.closed:
-            return
-        try:
-            self._loop.call(self._async.aclose)
-        finally:
-            self._loop.stop()
+        if self._root:
+            self._loop.stop(final=self._async.aclose)
 
     def with_options(
         self,

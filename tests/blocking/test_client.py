@@ -227,3 +227,29 @@ def test_a_client_never_closed_does_not_hang_the_interpreter(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().isdigit()
+
+
+def test_close_while_another_thread_generates_releases_its_job(backend: str) -> None:
+    """close() from one thread: the other thread's call ends with ConfigurationError, and its
+    job is released (the connections close after every call has cleaned up)."""
+    slow = Emulator(accounts=1, music_timing=Timing.fixed(30.0))
+    client = slow.blocking_client(backend=backend)
+    raised: list[BaseException] = []
+
+    def generate() -> None:
+        try:
+            client.music.generate("closed under it")
+        except BaseException as exc:  # collected for the assertion
+            raised.append(exc)
+
+    worker = threading.Thread(target=generate)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not slow.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    client.close()
+    worker.join(10)
+    assert [type(exc) for exc in raised] == [ConfigurationError]
+    assert "closed" in str(raised[0])
+    assert slow.stats().jobs == 1
+    assert slow.running() == []
