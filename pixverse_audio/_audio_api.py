@@ -11,6 +11,7 @@ under ``mypy --strict``), ``generate`` plus the three of a wait.
 from __future__ import annotations
 
 import inspect
+import os
 import types
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
@@ -237,6 +238,9 @@ class AudioAPI(AudioEndpoints[R, O]):
         poll_interval: PollPolicy | float | None = None,
         cancel_on_timeout: bool = True,
         on_event: EventCallback | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        max_credits: float | None = None,
+        resubmit_after: float | None = None,
     ) -> Batch[R, O]:
         """Run many jobs as fast as the accounts allow; stream results as they finish.
 
@@ -265,6 +269,19 @@ class AudioAPI(AudioEndpoints[R, O]):
             poll_interval: A `PollPolicy` instead of the client's, or seconds.
             cancel_on_timeout: Release a job from the scheduler at its deadline.
             on_event: Called with a `JobEvent` for every step of every job.
+            journal: A file (SQLite) that records each request's life, so the
+                same call after a crash picks up where it stopped without
+                paying twice: finished requests are read back, running jobs
+                followed, a create the crash cut off is looked for on the
+                server (never resent). One process at a time. See the
+                "Durable batches" guide.
+            max_credits: Create no job once the finished, the running and the
+                next job's estimated credits would pass this; those requests
+                end with `BudgetError` (a later run with a higher budget
+                continues them).
+            resubmit_after: With a journal: seconds after which a create the
+                crash cut off, whose job cannot be found, is sent again
+                (``None``: never; it is reported as `OutcomeUnknownError`).
 
         Returns:
             A `Batch`: enter it with ``async with`` to run it and iterate the results.
@@ -281,6 +298,9 @@ class AudioAPI(AudioEndpoints[R, O]):
             cancel_on_timeout=cancel_on_timeout,
             events=self._events.also(on_event),
             via=self._via,
+            journal=journal,
+            max_credits=max_credits,
+            resubmit_after=resubmit_after,
         )
 
     async def confirm(self, callback: O) -> O:

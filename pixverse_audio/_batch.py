@@ -10,6 +10,9 @@ the batch: running jobs are released (shielded) and every slot is given back.
 
 from __future__ import annotations
 
+import functools
+import math
+import os
 from collections.abc import AsyncIterable, Iterable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -19,14 +22,18 @@ import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._cadence import PollPolicy
+from ._durable import Durable
 from ._errors import (
     ConfigurationError,
     GenerationFailedError,
+    OutcomeUnknownError,
     PixverseAudioError,
     ValidationError,
+    WaitTimeoutError,
 )
 from ._events import Events
 from ._jobs import GenerationResult, JobEvent
+from ._journal import Journal
 from ._kinds import Kind
 from ._models import SpeechClip, Track
 from ._ports import Gateway
@@ -45,6 +52,20 @@ def _check_batch_arguments(requests: object, max_attempts: object) -> None:
         raise ValidationError("max_attempts", "must be an integer of at least 1")
     if not isinstance(requests, (Iterable, AsyncIterable)) or isinstance(requests, (str, bytes)):
         raise ValidationError("requests", "must be an iterable (or async iterable) of requests")
+
+
+def _check_durable_arguments(journal: object, max_credits: object, resubmit_after: object) -> None:
+    if journal is not None and not isinstance(journal, (str, os.PathLike)):
+        raise ValidationError("journal", "must be a path (str or os.PathLike) or None")
+    for name, value in (("max_credits", max_credits), ("resubmit_after", resubmit_after)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError(name, "must be a number (or None)")
+        if not math.isfinite(value) or value < 0:
+            raise ValidationError(name, "must be a finite number of at least 0")
+    if resubmit_after is not None and journal is None:
+        raise ValidationError("resubmit_after", "needs a journal (it is about a crashed run)")
 
 
 class Batch(Generic[R, O]):
@@ -77,8 +98,19 @@ class Batch(Generic[R, O]):
         cancel_on_timeout: bool,
         events: Events,
         via: Gateway | None = None,
+        journal: str | os.PathLike[str] | None = None,
+        max_credits: float | None = None,
+        resubmit_after: float | None = None,
     ) -> None:
         _check_batch_arguments(requests, max_attempts)
+        _check_durable_arguments(journal, max_credits, resubmit_after)
+        self._durable: Durable[R, O] = Durable(
+            scheduler,
+            kind,
+            None if journal is None else Journal(journal),
+            max_credits=max_credits,
+            resubmit_after=resubmit_after,
+        )
         self._via = via
         self._scheduler = scheduler
         self._kind: Kind[R, O] = kind
@@ -102,6 +134,7 @@ class Batch(Generic[R, O]):
     async def __aenter__(self) -> Batch[R, O]:
         if self._group is not None:
             raise ConfigurationError("a batch can be run only once")
+        await self._durable.open()  # a journal's lock, and the creates a crash lost
         # Created here, not in __init__: a batch never entered holds nothing to close.
         send, receive = anyio.create_memory_object_stream[GenerationResult[R, O]](64)
         self._results_send: MemoryObjectSendStream[GenerationResult[R, O]] = send
@@ -126,7 +159,10 @@ class Batch(Generic[R, O]):
         # a cancellation from outside) is not the task group's business: the
         # group is closed as if the block ended normally, its tasks clean up
         # (shielded), and the exception propagates unchanged, not wrapped.
-        await group.__aexit__(None, None, None)
+        try:
+            await group.__aexit__(None, None, None)
+        finally:
+            await self._durable.close()
         return None
 
     def __aiter__(self) -> Batch[R, O]:
@@ -147,6 +183,29 @@ class Batch(Generic[R, O]):
         if self._raise_on_error and result.error is not None:
             raise result.error
         return result
+
+    @property
+    def stopped_by_budget(self) -> bool:
+        """Whether ``max_credits`` kept a request from being created (`BudgetError` results)."""
+        return self._durable.stopped_by_budget
+
+    @property
+    def spent(self) -> float:
+        """Credits the batch's finished jobs cost, the journal's earlier runs included."""
+        return self._durable.spent
+
+    async def record_file(
+        self, result: GenerationResult[R, O], path: str | os.PathLike[str]
+    ) -> None:
+        """Write down in the journal that ``result``'s audio was saved at ``path``, and its size."""
+        if result.key is not None:
+            size = (await anyio.Path(path).stat()).st_size
+            await self._durable.downloaded(result.key, os.fspath(path), size)
+
+    def journaled_file(self, result: GenerationResult[R, O]) -> str | None:
+        """The file the journal says ``result``'s audio was saved at, if any."""
+        entry = self._durable.entry(result.key) if result.key is not None else None
+        return entry.file if entry is not None else None
 
     @property
     def status_requests(self) -> int:
@@ -203,42 +262,80 @@ class Batch(Generic[R, O]):
                     return  # nobody reads any more
 
     async def _process(self, index: int, request: R) -> GenerationResult[R, O]:
-        job_ids: list[str] = []
-        attempt = 0
-
-        def result(**fields: Any) -> GenerationResult[R, O]:
-            return GenerationResult(
-                request=request, index=index, attempts=attempt, job_ids=tuple(job_ids), **fields
-            )
-
         expected = self._kind.request_type
         if not isinstance(request, expected):
             wrong = ValidationError(
                 "requests", f"item {index} is a {type(request).__name__}, not a {expected.__name__}"
             )
-            return result(error=wrong)
-        scheduler = self._scheduler
+            return GenerationResult(request=request, index=index, error=wrong)
+        durable = self._durable
+        start = durable.begin(index, request)
+        key = start.key
+        attempt, job_ids = start.attempts, list(start.job_ids)
+
+        def result(**fields: Any) -> GenerationResult[R, O]:
+            return GenerationResult(
+                request=request,
+                index=index,
+                attempts=attempt,
+                job_ids=tuple(job_ids),
+                key=key,
+                **fields,
+            )
+
+        if start.done:
+            return result(track=start.track, error=start.error, resumed=start.track is not None)
+        scheduler, follow = self._scheduler, start.follow
+        if follow is not None and follow not in job_ids:
+            job_ids.append(follow)
+        if follow is not None:
+            await durable.adopted(key)
         while True:
             events = self._events.at(index, attempt + 1)
             try:
-                tracked = await scheduler.start(self._kind, request, self._poll, events, self._via)
-            except PixverseAudioError as exc:
-                return result(error=exc)
-            attempt += 1
-            job_ids.append(tracked.job_id)
-            try:
-                final = await scheduler.follow(
-                    tracked,
-                    timeout=self._timeout,
-                    cancel_on_timeout=self._cancel_on_timeout,
-                    events=events,
-                )
+                if follow is None:
+                    refused = durable.allow(key, request)
+                    if refused is not None:
+                        await durable.stopped(key, index, request, refused)
+                        return result(error=refused)
+                    mark = functools.partial(
+                        durable.sending, key, index, request, attempt + 1, list(job_ids)
+                    )
+                    try:
+                        tracked = await scheduler.start(
+                            self._kind, request, self._poll, events, self._via, mark
+                        )
+                    except PixverseAudioError as exc:
+                        await durable.no_job(key, request, exc)
+                        return result(error=exc)
+                    attempt += 1
+                    job_ids.append(tracked.job_id)
+                    await durable.created(key, tracked.job_id)
+                    final = await scheduler.follow(
+                        tracked,
+                        timeout=self._timeout,
+                        cancel_on_timeout=self._cancel_on_timeout,
+                        events=events,
+                    )
+                else:
+                    final = await scheduler.wait(
+                        follow,
+                        timeout=self._timeout,
+                        policy=self._poll,
+                        cancel_on_timeout=self._cancel_on_timeout,
+                        events=events,
+                    )
+                    follow = None
             except GenerationFailedError as exc:
                 if attempt >= self._max_attempts:
+                    await durable.finished(key, request, error=exc)
                     return result(error=exc)
-                retry = self._events.at(index, attempt + 1)
-                retry.emit("retrying", job_id=tracked.job_id, email=tracked.email)
+                await durable.failed_attempt(key, request, exc)
+                self._events.at(index, attempt + 1).emit("retrying", job_id=exc.audio_id)
                 continue
             except PixverseAudioError as exc:
+                if not isinstance(exc, (WaitTimeoutError, OutcomeUnknownError)):
+                    await durable.finished(key, request, error=exc)
                 return result(error=exc)
+            await durable.finished(key, request, track=final)  # type: ignore[arg-type]
             return result(track=final)

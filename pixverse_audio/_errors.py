@@ -23,6 +23,8 @@ exception escapes a public method (the original is kept as ``__cause__``)::
     │   └── APITimeoutError(TimeoutError)  ... by timing out
     ├── DownloadError                      fetching a finished track's audio failed
     ├── LimiterError                       the shared limiter (Redis) cannot be reached
+    ├── JournalError                       a batch's journal cannot be used (locked, other kind)
+    ├── BudgetError                        a job would pass max_credits; it was not created
     ├── OutcomeUnknownError                a create may or may not have started a paid job
     ├── GenerationFailedError              the job reached FAILED; .track .fail_code
     └── WaitTimeoutError(TimeoutError)     a wait passed its deadline; .audio_id
@@ -51,11 +53,13 @@ __all__ = [
     "AccountError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetError",
     "BusyError",
     "ConfigurationError",
     "DownloadError",
     "GenerationFailedError",
     "InsufficientCreditsError",
+    "JournalError",
     "LimiterError",
     "ModerationError",
     "NotFoundError",
@@ -240,6 +244,32 @@ class DownloadError(PixverseAudioError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class JournalError(PixverseAudioError):
+    """A batch's journal cannot be used: another process runs it, it is not a journal,
+    it belongs to a batch of the other kind, or a request's key names other content."""
+
+
+class BudgetError(PixverseAudioError):
+    """Creating this request's job could pass the batch's ``max_credits``; it was not created.
+
+    A later run of the same journal with a higher budget continues from here.
+
+    Attributes:
+        budget: The batch's ``max_credits``.
+        committed: Credits spent and reserved for running jobs when it stopped.
+        estimate: What this request's job was estimated to cost.
+    """
+
+    def __init__(self, budget: float, committed: float, estimate: float) -> None:
+        super().__init__(
+            f"the budget of {budget:g} credits stopped the batch: {committed:g} spent or "
+            f"running, and this job would cost about {estimate:g} more"
+        )
+        self.budget = budget
+        self.committed = committed
+        self.estimate = estimate
 
 
 class LimiterError(PixverseAudioError):

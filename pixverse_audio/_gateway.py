@@ -17,6 +17,7 @@ import attrs
 from . import _sansio as sansio
 from ._kinds import Kind
 from ._models import Account, Availability, Job, Page, SpeechClip, SpeechModels, Track
+from ._pricing import music_credits, speech_credits
 from ._protocol import Reply
 from ._requests import MusicRequest, SpeechRequest
 from ._server_clock import ServerClock
@@ -72,6 +73,16 @@ class ClientGateway:
     def check(self, kind: Kind[R, O], request: R) -> None:
         """Check ``request`` against the live catalogue of its account (before a slot)."""
         kind.create(request, request.email, self._catalogue(request.email))
+
+    def estimate(self, kind: Kind[R, O], request: R, reported: float | None) -> float:
+        """What ``request``'s job should cost: `pixverse_audio._pricing`, with the live
+        speech catalogue's ``credit_formula`` when it was fetched."""
+        if isinstance(request, SpeechRequest):
+            catalogue = self._catalogue(request.email)
+            model = catalogue.get(request.model) if catalogue else None
+            formula = model.credit_formula if model else None
+            return speech_credits(request.model, request.text, formula)
+        return music_credits(request.model, reported)
 
     async def create(self, kind: Kind[R, O], request: R, email: str) -> Job:
         """Send one create on ``email``; a 429 raises `BusyError` at once."""

@@ -29,6 +29,10 @@ class GenerationResult(Generic[R, O]):
             `ValidationError`, or another `PixverseAudioError`.
         attempts: Jobs created for it (each one paid), including a failed last one.
         job_ids: The ``audio_id`` of every job created for it, oldest first.
+        key: Its name in the batch's journal (its ``key``, or the one derived
+            from its content and position); its own ``key`` without a journal.
+        resumed: ``True`` when its track was read back from the journal (a
+            run before this one finished it; nothing was asked of the API).
     """
 
     request: R
@@ -37,6 +41,8 @@ class GenerationResult(Generic[R, O]):
     error: PixverseAudioError | None = None
     attempts: int = 0
     job_ids: tuple[str, ...] = ()
+    key: str | None = None
+    resumed: bool = False
 
     @property
     def ok(self) -> bool:

@@ -37,6 +37,11 @@ class Gateway(Protocol):
         """
         ...
 
+    def estimate(self, kind: Kind[R, O], request: R, reported: float | None) -> float:
+        """What ``request``'s job should cost in credits (``reported``: the most a
+        finished job of the batch cost, for a model without a known price)."""
+        ...
+
     async def create(self, kind: Kind[R, O], request: R, email: str) -> Job:
         """Send one create on ``email``.
 

@@ -87,6 +87,7 @@ def _key(kind: Kind[Any, Any], email: str, request: Any) -> tuple[str, str, str]
     """Creates of the same request on the same account share this key."""
     fields = attrs.asdict(request, recurse=False)
     fields.pop("email", None)
+    fields.pop("key", None)  # requests that differ only by name make the same jobs
     return (email, kind.name, json.dumps(fields, sort_keys=True, default=str))
 
 
@@ -124,8 +125,32 @@ class Reconciler:
 
     async def settle(self, lost: Lost) -> str:
         """The job of ``lost``, or raise its `OutcomeUnknownError` (with the candidates)."""
-        group = self._groups.setdefault(lost.key, [])
-        group.append(lost)
+        self._groups.setdefault(lost.key, []).append(lost)
+        return await self._resolve(lost)
+
+    async def settle_all(self, losts: list[Lost]) -> list[str | OutcomeUnknownError]:
+        """Settle creates lost together (a crashed run's): each one's job, or its error.
+
+        All of them join their groups before any is matched, so creates of the
+        same request share out the jobs found instead of seeing each other's.
+        """
+        for lost in losts:
+            self._groups.setdefault(lost.key, []).append(lost)
+        outcomes: list[str | OutcomeUnknownError] = [lost.error for lost in losts]
+
+        async def one(index: int, lost: Lost) -> None:
+            try:
+                outcomes[index] = await self._resolve(lost)
+            except OutcomeUnknownError as exc:
+                outcomes[index] = exc
+
+        async with anyio.create_task_group() as group:
+            for index, lost in enumerate(losts):
+                group.start_soon(one, index, lost)
+        return outcomes
+
+    async def _resolve(self, lost: Lost) -> str:
+        group = self._groups[lost.key]
         try:
             while not lost.settled:
                 if self._in_flight[lost.key] > 0 or lost.key in self._resolving:

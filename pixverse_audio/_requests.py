@@ -42,6 +42,8 @@ class MusicRequest:
         reply_ref: Your reference, echoed with the result.
         max_jobs: Run it only on an account running fewer than this many jobs
             (1 to 8; sent as the job's ``maxJobs``).
+        key: Names the request in a batch's journal (``generate_many(journal=...)``);
+            never sent. Up to 200 characters.
     """
 
     prompt: str
@@ -53,6 +55,7 @@ class MusicRequest:
     reply_url: str | None = attrs.field(default=None, kw_only=True)
     reply_ref: str | None = attrs.field(default=None, kw_only=True)
     max_jobs: int | None = attrs.field(default=None, kw_only=True)
+    key: str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         check_music(self)
@@ -93,6 +96,7 @@ class SpeechRequest:
         reply_url: A URL that receives progress and result callbacks.
         reply_ref: Your reference, echoed with the result.
         max_jobs: As for music.
+        key: As for music: names the request in a journal; never sent.
     """
 
     text: str
@@ -111,6 +115,7 @@ class SpeechRequest:
     reply_url: str | None = attrs.field(default=None, kw_only=True)
     reply_ref: str | None = attrs.field(default=None, kw_only=True)
     max_jobs: int | None = attrs.field(default=None, kw_only=True)
+    key: str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         check_speech(self)
@@ -129,6 +134,8 @@ def check_music(request: MusicRequest) -> None:
         max_jobs=request.max_jobs,
     )
     v.check_text("prompt", request.prompt, limit=v.MUSIC_PROMPT_LIMITS.get(name))
+    if request.key is not None:
+        v.check_text("key", request.key, limit=200)
     instrumental, lyrics = request.instrumental, request.lyrics
     if instrumental is not None:
         v.check_bool("instrumental", instrumental)
@@ -166,6 +173,8 @@ def check_speech(request: SpeechRequest, catalogue: SpeechModels | None = None) 
     limits = [v.SPEECH_TEXT_LIMITS.get(name), live.max_characters if live else None]
     known = [limit for limit in limits if limit]
     v.check_text("text", request.text, limit=min(known) if known else None)
+    if request.key is not None:
+        v.check_text("key", request.key, limit=200)
     if request.voice_id is None:
         raise ValidationError("voice_id", "is required (see client.speech.voices())")
     v.check_text("voice_id", request.voice_id, limit=200)

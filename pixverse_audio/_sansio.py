@@ -101,6 +101,8 @@ def _create_fields(request: MusicRequest | SpeechRequest, email: object) -> dict
         v.check_email("email", email)
     fields: dict[str, Any] = {}
     for field in attrs.fields(type(request)):
+        if field.name == "key":  # the request's name in a journal: never sent
+            continue
         value = email if field.name == "email" else getattr(request, field.name)
         if value is not None and field.name != "image_paths":
             fields[_WIRE_NAMES.get(field.name, field.name)] = value

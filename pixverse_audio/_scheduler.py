@@ -19,7 +19,7 @@ have reached the server is never sent again: a lost answer is settled by
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import anyio
@@ -102,11 +102,14 @@ class Scheduler:
         policy: PollPolicy,
         events: Events,
         via: Gateway | None = None,
+        mark: Callable[[str], Awaitable[None]] | None = None,
     ) -> Tracked:
         """Take a slot (waiting in line), create the job, track it: the slot stays with it.
 
         The create is sent through ``via`` when given (a client copy's own
-        timeout and retries), else through the engine's gateway.
+        timeout and retries), else through the engine's gateway. ``mark`` is
+        awaited with the account just before each create is sent (a journal's
+        write-ahead mark); if it fails, nothing is sent.
 
         Raises:
             OutcomeUnknownError: The create's answer was lost and no job of it
@@ -121,6 +124,8 @@ class Scheduler:
             kept = False
             try:
                 try:
+                    if mark is not None:
+                        await mark(lease.email)
                     job, sent, answered = await self._create(
                         kind, request, lease.email, events, via or self.gateway
                     )

@@ -1,0 +1,336 @@
+"""A batch's journal: each request's life in a SQLite file, so a batch survives a crash.
+
+One row per request, keyed by the request's ``key`` (given, or derived from
+its content and position: ``<position>-<hash of the content>``). Its state:
+
+- ``sending``: a write-ahead mark, made (and committed) before each create is
+  sent, with the account and the time. A row still ``sending`` after a crash
+  is a create whose answer this process never saw.
+- ``running``: the create answered; ``job_id`` is the job to follow.
+- ``done`` / ``failed``: final, with the result (the track's or clip's fields,
+  or the error), the credits the API reported, and, once downloaded, the file.
+
+Every job id ever created for a request is kept (``job_ids``), so a resumed
+batch never takes one of them for another request's. Writes run in a worker
+thread, one at a time (WAL mode, ``synchronous=NORMAL``: a killed process
+loses nothing committed). One process at a time: the journal is locked with
+an advisory file lock beside it for as long as a batch runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import IO, Any, Final, TypeVar
+
+import anyio
+import attrs
+
+from ._errors import (
+    GenerationFailedError,
+    JournalError,
+    OutcomeUnknownError,
+    PixverseAudioError,
+    _rebuild,
+)
+from ._models import AudioStatus, SpeechClip, Track
+
+__all__ = ["DONE", "FAILED", "RUNNING", "SENDING", "Entry", "Journal", "content_of", "key_of"]
+
+T = TypeVar("T", Track, SpeechClip)
+
+SENDING: Final = "sending"
+RUNNING: Final = "running"
+DONE: Final = "done"
+FAILED: Final = "failed"
+FINAL: Final = frozenset({DONE, FAILED})
+VERSION: Final = "1"
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+    key TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    state TEXT NOT NULL,
+    account TEXT,
+    sent_at REAL,
+    job_id TEXT,
+    job_ids TEXT NOT NULL DEFAULT '[]',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    result TEXT,
+    error TEXT,
+    credits REAL,
+    file TEXT,
+    size INTEGER,
+    updated REAL NOT NULL
+);
+"""
+_COLUMNS: Final = (
+    "key, position, content, state, account, sent_at, job_id, job_ids, attempts, "
+    "result, error, credits, file, size"
+)
+
+
+def content_of(request: Any) -> str:
+    """A request's fields (without its ``key``) as canonical JSON."""
+    fields = attrs.asdict(request, recurse=False)
+    fields.pop("key", None)
+    return json.dumps(fields, sort_keys=True, default=list, ensure_ascii=False)
+
+
+def key_of(request: Any, position: int, content: str) -> str:
+    """The request's own ``key``, else ``<position>-<12 hex digits of its content>``."""
+    given: str | None = getattr(request, "key", None)
+    if given is not None:
+        return given
+    digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+    return f"{position:06d}-{digest}"
+
+
+@attrs.define
+class Entry:
+    """One request's row."""
+
+    key: str
+    position: int
+    content: str
+    state: str
+    account: str | None = None
+    sent_at: float | None = None
+    job_id: str | None = None
+    job_ids: list[str] = attrs.field(factory=list)
+    attempts: int = 0
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    credits: float | None = None
+    file: str | None = None
+    size: int | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether the request has its result."""
+        return self.state in FINAL
+
+
+class Journal:
+    """The journal file of one batch (see the module documentation).
+
+    Args:
+        path: The SQLite file (made if missing); ``<path>.lock`` is its lock.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._db: sqlite3.Connection | None = None
+        self._lock: IO[str] | None = None
+        self._limiter = anyio.CapacityLimiter(1)
+
+    async def open(self, kind: str) -> dict[str, Entry]:
+        """Lock and open the journal of a ``kind`` batch; every request's entry by key.
+
+        Raises:
+            JournalError: Another process runs it, it is not a journal, or it
+                belongs to a batch of the other kind.
+        """
+        return await anyio.to_thread.run_sync(self._open, kind, limiter=self._limiter)
+
+    def _open(self, kind: str) -> dict[str, Entry]:
+        self._lock = _locked(self.path)
+        try:
+            self._db = db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+            if not meta:
+                db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)", [("kind", kind), ("version", VERSION)]
+                )
+            _check_kind(self.path, meta.get("kind", kind), kind)
+            rows = db.execute(f"SELECT {_COLUMNS} FROM requests").fetchall()  # noqa: S608
+        except sqlite3.DatabaseError as exc:
+            self._close()
+            raise JournalError(f"{self.path} is not a journal: {exc}") from exc
+        except BaseException:
+            self._close()
+            raise
+        return {row[0]: _entry(row) for row in rows}
+
+    async def save(self, entry: Entry) -> None:
+        """Write ``entry`` (committed before this returns)."""
+        row = (
+            entry.key,
+            entry.position,
+            entry.content,
+            entry.state,
+            entry.account,
+            entry.sent_at,
+            entry.job_id,
+            json.dumps(entry.job_ids),
+            entry.attempts,
+            None if entry.result is None else json.dumps(entry.result),
+            None if entry.error is None else json.dumps(entry.error),
+            entry.credits,
+            entry.file,
+            entry.size,
+            time.time(),
+        )
+        await anyio.to_thread.run_sync(self._write, row, limiter=self._limiter)
+
+    def _write(self, row: tuple[Any, ...]) -> None:
+        if self._db is None:
+            raise JournalError(f"{self.path} is closed")
+        self._db.execute(f"INSERT OR REPLACE INTO requests VALUES ({', '.join('?' * 15)})", row)  # noqa: S608
+
+    async def close(self) -> None:
+        """Close the file and give up the lock."""
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self._close, limiter=self._limiter)
+
+    def _close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.close()  # closing the file releases its lock
+
+
+def _check_kind(path: Path, found: str, kind: str) -> None:
+    if found != kind:
+        raise JournalError(f"{path} is the journal of a {found} batch, not {kind}")
+
+
+def read(path: str | os.PathLike[str]) -> tuple[str, list[Entry]]:
+    """The kind and entries of a journal, read without taking its lock (for a status).
+
+    Raises:
+        JournalError: The file is missing or is not a journal.
+    """
+    if not Path(path).is_file():
+        raise JournalError(f"no journal at {path}")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            kind = dict(db.execute("SELECT name, value FROM meta").fetchall()).get("kind", "")
+            rows = db.execute(f"SELECT {_COLUMNS} FROM requests ORDER BY position").fetchall()  # noqa: S608
+    except sqlite3.DatabaseError as exc:
+        raise JournalError(f"{path} is not a journal: {exc}") from exc
+    return kind, [_entry(row) for row in rows]
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    return Entry(
+        key=row[0],
+        position=row[1],
+        content=row[2],
+        state=row[3],
+        account=row[4],
+        sent_at=row[5],
+        job_id=row[6],
+        job_ids=json.loads(row[7] or "[]"),
+        attempts=row[8],
+        result=None if row[9] is None else json.loads(row[9]),
+        error=None if row[10] is None else json.loads(row[10]),
+        credits=row[11],
+        file=row[12],
+        size=row[13],
+    )
+
+
+def _locked(path: Path) -> IO[str]:
+    """Open and lock ``<path>.lock`` without waiting; `JournalError` if it is held."""
+    lock = path.with_name(path.name + ".lock").open("a+", encoding="utf-8")
+    try:
+        if sys.platform == "win32":  # pragma: no cover - Windows
+            import msvcrt
+
+            msvcrt.locking(lock.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        lock.close()
+        raise JournalError(f"another process is running the batch of {path}") from exc
+    return lock
+
+
+# ------------------------------------------------------------ results as JSON
+
+
+def result_fields(item: Track | SpeechClip) -> dict[str, Any]:
+    """A track's or clip's fields as JSON values."""
+    return {name: _plain(value) for name, value in attrs.asdict(item, recurse=False).items()}
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, IntEnum):
+        return int(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def result_from(fields: Mapping[str, Any], cls: type[T]) -> T:
+    """The track or clip `result_fields` wrote."""
+    known = {field.name: field for field in attrs.fields(cls)}
+    values: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in known:
+            continue
+        if name in ("created_at", "updated_at") and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        elif name == "status" and isinstance(value, int):
+            with contextlib.suppress(ValueError):
+                value = AudioStatus(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    return cls(**values)
+
+
+def error_fields(error: PixverseAudioError) -> dict[str, Any]:
+    """An error as JSON: its type, message, and what it needs to be made again."""
+    fields: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    if isinstance(error, GenerationFailedError):
+        fields["track"] = result_fields(error.track)
+    if isinstance(error, OutcomeUnknownError):
+        fields["candidates"] = list(error.candidates)
+    return fields
+
+
+def error_from(fields: Mapping[str, Any], cls: type[T]) -> PixverseAudioError:
+    """The error `error_fields` wrote: the same type and message."""
+    from . import _errors
+
+    name = fields.get("type", "")
+    if name == "GenerationFailedError" and isinstance(fields.get("track"), Mapping):
+        return GenerationFailedError(result_from(fields["track"], cls))
+    error_type = getattr(_errors, str(name), None)
+    if not (isinstance(error_type, type) and issubclass(error_type, PixverseAudioError)):
+        error_type = PixverseAudioError
+    error = _rebuild(error_type, (str(fields.get("message", "")),))
+    if isinstance(error, OutcomeUnknownError):
+        error.candidates = tuple(fields.get("candidates", ()))
+    return error
+
+
+def entries_by_position(entries: Mapping[str, Entry]) -> Iterator[Entry]:
+    """The entries in input order."""
+    return iter(sorted(entries.values(), key=lambda entry: entry.position))
