@@ -318,14 +318,14 @@ class Batch(Generic[R, O]):
                         events=events,
                     )
                 else:
+                    job_id, follow = follow, None  # followed once; a retry creates anew
                     final = await scheduler.wait(
-                        follow,
+                        job_id,
                         timeout=self._timeout,
                         policy=self._poll,
                         cancel_on_timeout=self._cancel_on_timeout,
                         events=events,
                     )
-                    follow = None
             except GenerationFailedError as exc:
                 if attempt >= self._max_attempts:
                     await durable.finished(key, request, error=exc)
