@@ -24,7 +24,7 @@ from ._endpoints import AudioEndpoints, SpeechEndpoints
 from ._errors import ValidationError
 from ._events import EventCallback, Events
 from ._kinds import Kind
-from ._models import Job, SpeechClip, Track
+from ._models import Job, SpeechClip, SpeechModels, Track
 from ._ports import Gateway
 from ._requests import MusicRequest, SpeechRequest
 from ._resources import SchedulerAPI, audio_id_of
@@ -332,6 +332,21 @@ class MusicAPI(AudioAPI[MusicRequest, Track]):
 
 class SpeechAPI(AudioAPI[SpeechRequest, SpeechClip], SpeechEndpoints):
     """Text to speech: ``client.speech``, with its voices and model catalogue."""
+
+    def __init__(
+        self,
+        session: Session,
+        kind: Kind[SpeechRequest, SpeechClip],
+        scheduler: Scheduler,
+        events: Events,
+        *,
+        poll: PollPolicy | None = None,
+        via: Gateway | None = None,
+        catalogues: dict[str | None, SpeechModels] | None = None,
+    ) -> None:
+        super().__init__(session, kind, scheduler, events, poll=poll, via=via)
+        if catalogues is not None:  # a client's copies share what its original fetched
+            self._catalogues = catalogues
 
     create = _creates(SpeechRequest)
     generate = _generates(_SpeechGenerate, SpeechClip)

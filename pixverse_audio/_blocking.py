@@ -19,22 +19,23 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future
-from concurrent.futures import wait as wait_for
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 import anyio
-from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ._batch import Batch
 from ._download import AudioStream
+from ._errors import ConfigurationError
 from ._jobs import GenerationResult
 from ._models import SpeechClip, Track
-from ._portal import CLEANUP_WAIT, LoopThread
+from ._portal import LoopThread, Running
 from ._requests import MusicRequest, SpeechRequest
 
 __all__ = [
@@ -68,7 +69,10 @@ class _Blocking(Generic[P, T]):
         self,
         method: Callable[..., Any],
         adapt: Callable[[LoopThread, Callable[[], Any]], Any],
+        form: Callable[[Any], bool],
     ) -> None:
+        if not form(method):
+            raise TypeError(f"{method!r} is not the kind of method this adapter is for")
         self._method = method
         self._adapt = adapt
         self._function: Callable[..., Any] = method
@@ -77,7 +81,9 @@ class _Blocking(Generic[P, T]):
         method, adapt = self._method, self._adapt
 
         def function(self: Bound, *args: Any, **kwargs: Any) -> Any:
-            return adapt(self._loop, functools.partial(method, self._async, *args, **kwargs))
+            # looked up on the wrapped object, so its class's own override is the one run
+            bound = getattr(self._async, name)
+            return adapt(self._loop, functools.partial(bound, *args, **kwargs))
 
         function.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
         function.__name__ = name
@@ -99,28 +105,34 @@ class _Blocking(Generic[P, T]):
         return types.MethodType(self._function, obj)
 
 
+def _plain(method: Any) -> bool:
+    return not (inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method))
+
+
 def blocking(method: Callable[Concatenate[Any, P], Awaitable[T]]) -> _Blocking[P, T]:
     """The blocking form of an async method: its result, returned."""
-    return _Blocking(method, lambda loop, call: loop.call(call))
+    return _Blocking(method, lambda loop, call: loop.call(call), inspect.iscoroutinefunction)
 
 
 def in_loop(method: Callable[Concatenate[Any, P], T]) -> _Blocking[P, T]:
     """A plain method of the async namespace, run on the loop's thread (its state lives there)."""
-    return _Blocking(method, lambda loop, call: loop.run_sync(call))
+    return _Blocking(method, lambda loop, call: loop.run_sync(call), _plain)
 
 
 def iterating(
     method: Callable[Concatenate[Any, P], AsyncIterator[T]],
 ) -> _Blocking[P, SyncIterator[T]]:
     """The blocking form of an async iterator method: an iterator."""
-    return _Blocking(method, lambda loop, call: SyncIterator(loop, call()))
+    return _Blocking(
+        method, lambda loop, call: SyncIterator(loop, call()), inspect.isasyncgenfunction
+    )
 
 
 def batching(
     method: Callable[Concatenate[Any, P], Batch[R, O]],
 ) -> _Blocking[P, SyncBatch[R, O]]:
     """The blocking form of ``generate_many``: a `SyncBatch` (checked when called)."""
-    return _Blocking(method, lambda loop, call: SyncBatch(loop, loop.run_sync(call)))
+    return _Blocking(method, lambda loop, call: SyncBatch(loop, loop.run_sync(call)), _plain)
 
 
 class SyncIterator(Iterator[T]):
@@ -152,7 +164,7 @@ class SyncIterator(Iterator[T]):
             return
         self._done = True
         close = getattr(self._source, "aclose", None)
-        if close is not None and not self._loop.closed:
+        if close is not None and not self._loop.closed:  # a closed client closed it already
             self._loop.call(close)
 
     def __enter__(self) -> SyncIterator[T]:
@@ -174,47 +186,66 @@ class _Pipe(Generic[T]):
     def __init__(self, loop: LoopThread, source: AbstractAsyncContextManager[Any]) -> None:
         self._loop = loop
         self._source = source
-        self._future: Future[Any] | None = None
-        self._scope: anyio.CancelScope | None = None
-        self._finished = False
+        self._running: Running[None] | None = None
+        self._receive: MemoryObjectReceiveStream[T] | None = None
 
     def open(self) -> None:
-        """Enter the source on the loop; its errors (a refused request) are raised here."""
+        """Enter the source on the loop; its errors (a refused request) are raised here.
+
+        Interrupted while it opens (Ctrl-C), the task is cancelled and cleaned up first.
+        """
         send, receive = self._loop.run_sync(anyio.create_memory_object_stream[T])
         self._receive = receive
         source = self._source
+        entered: Future[None] = Future()
 
-        async def drive(*, task_status: TaskStatus[anyio.CancelScope]) -> None:
-            with anyio.CancelScope() as scope:
+        async def drive() -> None:
+            try:
                 async with send, source as items:
-                    task_status.started(scope)
+                    entered.set_result(None)
                     async for item in items:
                         await send.send(item)
+            except BaseException as exc:
+                if not entered.done():
+                    entered.set_exception(exc)
+                raise
 
-        self._future, self._scope = self._loop.start_task(drive)
+        self._running = self._loop.start(drive)
+        try:
+            entered.result()
+        except BaseException:
+            self.close()
+            raise
 
     def next(self) -> T:
         """The next item; `StopIteration` at the end (the source's error, if it failed)."""
+        if self._receive is None or self._running is None:
+            raise StopIteration
         try:
             return self._loop.call(self._receive.receive)
         except (anyio.EndOfStream, anyio.ClosedResourceError):
             pass
-        self._finished = True
-        self._loop.run_sync(self._receive.close)
-        if self._future is not None:
-            self._future.result()  # the source's own error, if it ended with one
+        running, self._running = self._running, None
+        self._close_receive()
+        running.result()  # the source's own error, if it ended with one
         raise StopIteration
 
     def close(self) -> None:
         """Cancel the task and wait (bounded) until its cleanup is done."""
-        future, scope = self._future, self._scope
-        if future is None or scope is None or self._finished:
+        running = self._running
+        if running is not None:
+            running.cancel()
+            self._running = None
+        self._close_receive()
+
+    def _close_receive(self) -> None:
+        receive, self._receive = self._receive, None
+        if receive is None:
             return
-        self._finished = True
-        if not future.done():
-            self._loop.run_sync(scope.cancel)
-            wait_for([future], timeout=CLEANUP_WAIT)
-        self._loop.run_sync(self._receive.close)
+        if self._loop.closed:  # no loop left to run it on, nor to race with
+            receive.close()
+        else:
+            self._loop.run_sync(receive.close)
 
 
 class SyncBatch(Generic[R, O]):
@@ -232,6 +263,7 @@ class SyncBatch(Generic[R, O]):
     """
 
     def __init__(self, loop: LoopThread, batch: Batch[R, O]) -> None:
+        self._loop = loop
         self._batch = batch
         self._pipe: _Pipe[GenerationResult[R, O]] = _Pipe(loop, batch)
         self._entered = False
@@ -246,11 +278,29 @@ class SyncBatch(Generic[R, O]):
         """Status requests the client's engine sent so far."""
         return self._batch.status_requests
 
+    @property
+    def stopped_by_budget(self) -> bool:
+        """Whether ``max_credits`` kept a request from being created."""
+        return self._batch.stopped_by_budget
+
+    @property
+    def spent(self) -> float:
+        """Credits the batch's finished jobs cost (the journal's earlier runs included)."""
+        return self._batch.spent
+
+    def record_file(self, result: GenerationResult[R, O], path: str | os.PathLike[str]) -> None:
+        """Write down in the journal that ``result``'s audio was saved at ``path``."""
+        self._loop.call(functools.partial(self._batch.record_file, result, path))
+
+    def journaled_file(self, result: GenerationResult[R, O]) -> str | None:
+        """The file the journal says ``result``'s audio was saved at, if any."""
+        return self._batch.journaled_file(result)
+
     def __enter__(self) -> SyncBatch[R, O]:
         if self._entered:
-            raise RuntimeError("a batch can be run only once")
-        self._entered = True
+            raise ConfigurationError("a batch can be run only once")
         self._pipe.open()
+        self._entered = True
         return self
 
     def __exit__(
@@ -298,9 +348,16 @@ class SyncAudioStream:
         """Bytes received so far."""
         return self._stream.received
 
+    @property
+    def resumed_at(self) -> int | None:
+        """The byte a resumed download went on from (a 206 answer), else ``None``."""
+        return self._stream.resumed_at
+
     def __enter__(self) -> SyncAudioStream:
-        self._entered = True
+        if self._entered:
+            raise ConfigurationError("a stream can be read only once: call stream_audio again")
         self._pipe.open()
+        self._entered = True
         return self
 
     def __exit__(

@@ -33,7 +33,7 @@ from ._events import Events
 from ._gateway import ClientGateway
 from ._jobs import JobEvent
 from ._kinds import MUSIC, SPEECH
-from ._models import SpeechClip, Track
+from ._models import SpeechClip, SpeechModels, Track
 from ._redis_limiter import RedisLimiter
 from ._resources import AccountsAPI, FilesAPI, MinimaxAPI
 from ._retry import RetryPolicy
@@ -139,12 +139,21 @@ class AsyncClient:
             events=self._events,
         )
         self._poll: PollPolicy | None = None
+        self._catalogues: dict[str | None, SpeechModels] = {}  # shared with every copy
         self._namespaces(via=None)
 
     def _namespaces(self, via: ClientGateway | None) -> None:
         session, scheduler, events = self._session, self._scheduler, self._events
         self.music = MusicAPI(session, MUSIC, scheduler, events, poll=self._poll, via=via)
-        self.speech = SpeechAPI(session, SPEECH, scheduler, events, poll=self._poll, via=via)
+        self.speech = SpeechAPI(
+            session,
+            SPEECH,
+            scheduler,
+            events,
+            poll=self._poll,
+            via=via,
+            catalogues=self._catalogues,
+        )
         self.minimax = MinimaxAPI(session)
         self.scheduler = EngineSchedulerAPI(session, scheduler)
         self.files = FilesAPI(session)

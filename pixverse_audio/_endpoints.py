@@ -7,6 +7,7 @@ voices and its live model catalogue.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Generic, TypeVar
@@ -70,8 +71,9 @@ class AudioEndpoints(Resource, Generic[R, O]):
             page_size,
             key=lambda item: item.audio_id,
         )
-        async for item in pages:
-            yield item
+        async with contextlib.aclosing(pages):  # closed with this generator, not by the GC
+            async for item in pages:
+                yield item
 
 
 class SpeechEndpoints(AudioEndpoints[SpeechRequest, SpeechClip]):
@@ -126,8 +128,9 @@ class SpeechEndpoints(AudioEndpoints[SpeechRequest, SpeechClip]):
             page_size,
             key=lambda voice: voice.voice_id,
         )
-        async for voice in pages:
-            yield voice
+        async with contextlib.aclosing(pages):
+            async for voice in pages:
+                yield voice
 
     async def models(self, *, email: str | None = None, refresh: bool = False) -> SpeechModels:
         """The live speech model catalogue (GET speech/models), cached per ``email``.

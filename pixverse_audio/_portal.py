@@ -14,19 +14,63 @@ import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import CancelledError, Future
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal
 
 from ._errors import ConfigurationError
+from ._logging import logger
 
-__all__ = ["BACKENDS", "LoopThread"]
+__all__ = ["BACKENDS", "LoopThread", "Running"]
 
 T = TypeVar("T")
 
 BACKENDS: Final = ("asyncio", "trio")
 CLEANUP_WAIT: Final = 15.0  # most seconds an interrupted call waits for its cleanup
+
+
+class _Escaped(Exception):
+    """A ``BaseException`` (``SystemExit``, ``KeyboardInterrupt``) raised on the loop, carried
+    to the calling thread as an ordinary exception so the loop itself survives it."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(repr(error))
+        self.error = error
+
+
+class Running(Generic[T]):
+    """A task started on the loop: its future, and an event set once it has ended."""
+
+    def __init__(self, loop: LoopThread, future: Future[T], finished: threading.Event) -> None:
+        self._loop = loop
+        self.future = future
+        self.finished = finished
+
+    def result(self) -> T:
+        """Wait for its result; interrupted (Ctrl-C), cancel it and wait for its cleanup first.
+
+        Raises:
+            ConfigurationError: The client was closed while it ran.
+        """
+        try:
+            return self.future.result()
+        except CancelledError:
+            if self._loop.closed:  # stopped by close() from another thread
+                raise ConfigurationError("the client was closed during this call") from None
+            raise
+        except _Escaped as escaped:
+            raise escaped.error from None
+        except BaseException:
+            self.cancel()
+            raise
+
+    def cancel(self) -> None:
+        """Cancel it (if it still runs) and wait, bounded, until its cleanup is done."""
+        if not self.future.done():
+            self.future.cancel()
+        if not self._loop.closed:
+            self.finished.wait(CLEANUP_WAIT)
 
 
 class LoopThread:
@@ -41,6 +85,7 @@ class LoopThread:
             raise ConfigurationError(f"backend must be one of {', '.join(BACKENDS)}")
         ready: Future[BlockingPortal] = Future()
         self._final: Callable[[], Awaitable[None]] | None = None
+        self.closed = False
 
         async def serve() -> None:
             async with BlockingPortal() as portal:
@@ -53,9 +98,13 @@ class LoopThread:
         def main() -> None:
             try:
                 anyio.run(serve, backend=backend, backend_options=dict(backend_options or {}))
-            except BaseException as exc:  # handed to the thread that waits
+            except BaseException as exc:  # handed to the thread that waits, or logged
                 if not ready.done():
                     ready.set_exception(exc)
+                else:
+                    logger.error("the blocking client's event loop stopped: %r", exc)
+            finally:
+                self.closed = True
 
         self._thread = threading.Thread(target=main, name="pixverse-audio-loop", daemon=True)
         self._thread.start()
@@ -63,48 +112,17 @@ class LoopThread:
             self._portal = ready.result()
         except Exception as exc:
             raise ConfigurationError(f"the {backend} event loop did not start: {exc}") from exc
-        self.closed = False
 
     def _in_loop_thread(self) -> bool:
         return threading.current_thread() is self._thread
 
-    def call(self, function: Callable[[], Awaitable[T]]) -> T:
-        """Run ``function()`` on the loop and return its result (its exception is raised).
+    def start(self, function: Callable[[], Awaitable[T]]) -> Running[T]:
+        """Start ``function()`` as a task on the loop.
 
         Raises:
             ConfigurationError: The loop was stopped (the client is closed), or
                 this is the loop's own thread (a callback calling the client).
         """
-        finished = threading.Event()
-
-        async def run() -> T:
-            try:
-                return await function()
-            finally:
-                finished.set()
-
-        future = self._start(run)
-        try:
-            return future.result()
-        except CancelledError:
-            if self.closed:  # stopped by close() from another thread
-                raise ConfigurationError("the client was closed during this call") from None
-            raise
-        except BaseException:
-            if not future.done():  # interrupted while waiting: stop the call, let it clean up
-                future.cancel()
-                finished.wait(CLEANUP_WAIT)
-            raise
-
-    def run_sync(self, function: Callable[[], T]) -> T:
-        """Run a plain ``function()`` on the loop's thread and return its result."""
-
-        async def run() -> T:
-            return function()
-
-        return self._start(run).result()
-
-    def _start(self, function: Callable[[], Awaitable[T]]) -> Future[T]:
         if self._in_loop_thread():
             raise ConfigurationError(
                 "a blocking Client cannot be called from its own event loop "
@@ -112,16 +130,35 @@ class LoopThread:
             )
         if self.closed:
             raise ConfigurationError("this client is closed")
+        finished = threading.Event()
+
+        async def run() -> T:
+            try:
+                return await function()
+            except (anyio.get_cancelled_exc_class(), Exception):
+                raise
+            except BaseException as exc:  # SystemExit in a callback: not the loop's end
+                raise _Escaped(exc) from exc
+            finally:
+                finished.set()
+
         try:
-            return self._portal.start_task_soon(function)
+            future = self._portal.start_task_soon(run)
         except RuntimeError as exc:  # the portal stopped in the meantime
             raise ConfigurationError("this client is closed") from exc
+        return Running(self, future, finished)
 
-    def start_task(self, function: Callable[..., Awaitable[Any]]) -> tuple[Future[Any], Any]:
-        """Start ``function(task_status=...)`` on the loop; its future and what it started with."""
-        if self.closed:
-            raise ConfigurationError("this client is closed")
-        return self._portal.start_task(function)
+    def call(self, function: Callable[[], Awaitable[T]]) -> T:
+        """Run ``function()`` on the loop and return its result (its exception is raised)."""
+        return self.start(function).result()
+
+    def run_sync(self, function: Callable[[], T]) -> T:
+        """Run a plain ``function()`` on the loop's thread and return its result."""
+
+        async def run() -> T:
+            return function()
+
+        return self.start(run).result()
 
     def stop(self, final: Callable[[], Awaitable[None]] | None = None) -> None:
         """Cancel the calls still running (their cleanup runs), then ``final()``, then
@@ -130,8 +167,8 @@ class LoopThread:
             return
         if self._in_loop_thread():
             raise ConfigurationError("a blocking Client cannot be closed from its own event loop")
-        self.closed = True
         self._final = final
+        self.closed = True
         with contextlib.suppress(RuntimeError):  # already stopped
             self._portal.call(self._portal.stop, True)
         self._thread.join(CLEANUP_WAIT)

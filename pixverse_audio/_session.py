@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncGenerator, Callable, Hashable
 from pathlib import Path
 from typing import IO, Final, TypeVar
 from urllib.parse import quote, urlencode
@@ -189,7 +189,7 @@ class Session:
         page_size: int,
         *,
         key: Callable[[T], Hashable],
-    ) -> AsyncIterator[T]:
+    ) -> AsyncGenerator[T, None]:
         """Every item of an offset-paginated list, each once (see `OffsetScan`).
 
         ``build(offset)`` makes the call for a page (it validates, so the first

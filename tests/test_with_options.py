@@ -16,6 +16,7 @@ from pixverse_audio import (
     PollPolicy,
     ServerError,
     Track,
+    ValidationError,
 )
 from pixverse_audio.emulator import Emulator, Timing
 
@@ -151,3 +152,18 @@ def test_the_constructor_checks_every_setting(options: dict[str, Any], message: 
 def test_poll_as_seconds_is_a_fixed_gap() -> None:
     """AsyncClient(poll=2) polls every 2 s, as poll_interval=2 does for one wait."""
     assert AsyncClient(TOKEN, base_url="http://127.0.0.1:9", poll=2).poll == PollPolicy.fixed(2)
+
+
+async def test_a_copy_shares_the_speech_catalogue() -> None:
+    """The catalogue fetched through a copy checks the original's creates (and back)."""
+    emulator = Emulator()
+    async with emulator.client() as client:
+        copy = client.with_options(timeout=5)
+        await copy.speech.models()
+        voice = (await client.speech.voices_page(limit=1)).items[0].voice_id
+        with pytest.raises(ValidationError, match="language_code"):
+            await client.speech.create("hi there", voice, language_code="zz")
+        with pytest.raises(ValidationError, match="language_code"):
+            await copy.speech.create("hi there", voice, language_code="zz")
+        assert copy.speech.catalogue(None) is client.speech.catalogue(None) is not None
+    assert sum(emulator.stats().creates.values()) == 0

@@ -253,3 +253,58 @@ def test_close_while_another_thread_generates_releases_its_job(backend: str) -> 
     assert "closed" in str(raised[0])
     assert slow.stats().jobs == 1
     assert slow.running() == []
+
+
+def test_ctrl_c_while_a_stream_opens_leaves_nothing_running(backend: str) -> None:
+    """Interrupted before the media host answers: the opening task is cancelled, not left
+    holding the response; the client still works."""
+    emulator = Emulator(accounts=1, music_timing=Timing.fixed(0.1))
+    with emulator.blocking_client(backend=backend) as client:
+        track = client.music.generate("slow media")
+        emulator.faults.slow("media", 1.0)
+        timer = ctrl_c_after(0.3)
+        timer.start()
+        with pytest.raises(KeyboardInterrupt), client.stream_audio(track):
+            pass
+        timer.join()
+        emulator.faults.clear()
+        with client.stream_audio(track) as audio:
+            assert sum(len(chunk) for chunk in audio) == track.file_size
+
+
+def test_closing_while_a_batch_opens_is_a_configuration_error(backend: str) -> None:
+    """close() from another thread while generate_many is entered: a ConfigurationError,
+    never concurrent.futures.CancelledError."""
+    slow = Emulator(accounts=1, music_timing=Timing.fixed(30.0))
+    client = slow.blocking_client(backend=backend)
+    slow.faults.slow("scheduler.available", 1.0)  # the accounts' slots load slowly
+    threading.Timer(0.2, client.close).start()
+    with pytest.raises(ConfigurationError, match="closed"):
+        run_batch(client, [MusicRequest(prompt="x")], threading.Timer(0, lambda: None))
+    assert slow.running() == []
+
+
+def test_an_escaping_base_exception_in_a_callback_reaches_the_caller(
+    emulator: Emulator, backend: str
+) -> None:
+    """SystemExit raised in on_event comes out of the call; the loop survives it."""
+
+    exits = [SystemExit(3)]
+
+    def leave(event: Any) -> None:
+        if event.kind == "submitted" and exits:
+            raise exits.pop()
+
+    with emulator.blocking_client(backend=backend, on_event=leave) as client:
+        with pytest.raises(SystemExit):
+            client.music.generate("callback exits")
+        assert client.music.generate("then another", email=A1).completed
+
+
+def test_a_batch_entered_twice_is_a_configuration_error(client: Client) -> None:
+    """As the async Batch says."""
+    batch = client.music.generate_many([MusicRequest(prompt="once")])
+    with batch as results:
+        assert [r.ok for r in results] == [True]
+    with pytest.raises(ConfigurationError, match="only once"), batch:
+        pass
