@@ -88,3 +88,26 @@ def test_blocking_methods_are_documented_from_their_async_twin() -> None:
     assert doc.startswith("The blocking form of ``MusicAPI.generate``")
     assert "Create a job and wait for its result" in doc
     assert "prompt" in inspect.signature(pa.SyncMusicAPI.generate).parameters
+
+
+@pytest.mark.parametrize(
+    ("async_cls", "sync_cls"),
+    [(pa.Batch, pa.SyncBatch), (pa.AudioStream, pa.SyncAudioStream)],
+    ids=lambda cls: cls.__name__,
+)
+def test_batches_and_streams_offer_the_same_public_names(async_cls: type, sync_cls: type) -> None:
+    """Every public property and method of Batch and AudioStream (and the attributes they
+    set) is on the blocking twin; only the async protocol differs."""
+    public = {name for name in dir(async_cls) if not name.startswith("_")}
+    documented = {"busy"} if async_cls is pa.Batch else {"total", "received", "resumed_at"}
+    assert (public | documented) - set(dir(sync_cls)) == set()
+
+
+def test_an_adapter_refuses_a_method_of_the_wrong_kind() -> None:
+    """iterating() takes async generators only, blocking() coroutines only."""
+    from pixverse_audio._blocking import blocking, iterating
+
+    with pytest.raises(TypeError):
+        iterating(pa.MusicAPI.get)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        blocking(pa.MusicAPI.list)  # type: ignore[arg-type]
