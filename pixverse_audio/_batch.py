@@ -10,26 +10,27 @@ the batch: running jobs are released (shielded) and every slot is given back.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._cadence import PollPolicy
-from ._durable import Durable
+from ._durable import Durable, Start
 from ._errors import (
     ConfigurationError,
     GenerationFailedError,
-    OutcomeUnknownError,
+    NotFoundError,
     PixverseAudioError,
     ValidationError,
-    WaitTimeoutError,
 )
 from ._events import Events
 from ._jobs import GenerationResult, JobEvent
@@ -215,61 +216,100 @@ class Batch(Generic[R, O]):
     # --------------------------------------------------------------- runner
 
     async def _run(self) -> None:
-        async with self._results_send:
-            try:
-                await self._scheduler.pool.load()
-            except PixverseAudioError as exc:
-                self._error = exc
-                return
-            workers = max(1, self._scheduler.pool.capacity())
-            requests_send, requests_receive = anyio.create_memory_object_stream[tuple[int, R]](0)
-            async with anyio.create_task_group() as work:
-                async with requests_receive:
-                    for _ in range(workers):
-                        work.start_soon(
-                            self._worker, requests_receive.clone(), self._results_send.clone()
-                        )
-                work.start_soon(self._feed, requests_send)
+        """Feed the requests: replays to the replayer, the rest to one worker per slot."""
+        replay_send, replay_receive = anyio.create_memory_object_stream[tuple[int, R, Start[O]]](
+            math.inf
+        )
+        work_send, work_receive = anyio.create_memory_object_stream[tuple[int, R, Start[O]]](0)
+        async with self._results_send, anyio.create_task_group() as group:
+            group.start_soon(self._replay, replay_receive, self._results_send.clone())
+            requests = self._requests_in_order()
+            async with replay_send, work_send, work_receive, contextlib.aclosing(requests):
+                workers = 0
+                async for index, request in requests:
+                    start = self._start(index, request)
+                    if start.done:  # read back from the journal, or refused: no API request
+                        replay_send.send_nowait((index, request, start))
+                        continue
+                    if not workers:  # the accounts are read once some request needs them
+                        try:
+                            await self._scheduler.pool.load()
+                        except PixverseAudioError as exc:
+                            self._error = exc
+                            return
+                        workers = max(1, self._scheduler.pool.capacity())
+                        for _ in range(workers):
+                            group.start_soon(
+                                self._worker, work_receive.clone(), self._results_send.clone()
+                            )
+                    try:
+                        await work_send.send((index, request, start))
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        return
 
-    async def _feed(self, send: MemoryObjectSendStream[tuple[int, R]]) -> None:
-        async with send:
-            index = 0
-            try:
-                if isinstance(self._requests, AsyncIterable):
-                    async for request in self._requests:
-                        await send.send((index, request))
-                        index += 1
-                else:
-                    for request in self._requests:
-                        await send.send((index, request))
-                        index += 1
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return
-            except Exception as exc:  # the caller's iterator failed: report it at the end
-                self._error = exc
+    async def _requests_in_order(self) -> AsyncGenerator[tuple[int, R], None]:
+        index = 0
+        try:
+            if isinstance(self._requests, AsyncIterable):
+                async for request in self._requests:
+                    yield index, request
+                    index += 1
+            else:
+                for request in self._requests:
+                    yield index, request
+                    index += 1
+                    if index % 64 == 0:
+                        await anyio.lowlevel.checkpoint()  # a long replay shares the loop
+        except Exception as exc:  # the caller's iterator failed: report it at the end
+            self._error = exc
 
-    async def _worker(
-        self,
-        requests: MemoryObjectReceiveStream[tuple[int, R]],
-        results: MemoryObjectSendStream[GenerationResult[R, O]],
-    ) -> None:
-        async with requests, results:
-            async for index, request in requests:
-                result = await self._process(index, request)
-                try:
-                    await results.send(result)
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    return  # nobody reads any more
-
-    async def _process(self, index: int, request: R) -> GenerationResult[R, O]:
+    def _start(self, index: int, request: R) -> Start[O]:
         expected = self._kind.request_type
         if not isinstance(request, expected):
             wrong = ValidationError(
                 "requests", f"item {index} is a {type(request).__name__}, not a {expected.__name__}"
             )
-            return GenerationResult(request=request, index=index, error=wrong)
+            return Start(key=None, error=wrong)
+        return self._durable.begin(index, request)
+
+    async def _replay(
+        self,
+        replays: MemoryObjectReceiveStream[tuple[int, R, Start[O]]],
+        results: MemoryObjectSendStream[GenerationResult[R, O]],
+    ) -> None:
+        async with replays, results:
+            async for index, request, start in replays:
+                track, error = self._durable.replayed(start)
+                result = GenerationResult(
+                    request=request,
+                    index=index,
+                    track=track,
+                    error=error,
+                    attempts=start.attempts,
+                    job_ids=start.job_ids,
+                    key=start.key,
+                    resumed=track is not None,
+                )
+                try:
+                    await results.send(result)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    return  # nobody reads any more
+
+    async def _worker(
+        self,
+        work: MemoryObjectReceiveStream[tuple[int, R, Start[O]]],
+        results: MemoryObjectSendStream[GenerationResult[R, O]],
+    ) -> None:
+        async with work, results:
+            async for index, request, start in work:
+                result = await self._process(index, request, start)
+                try:
+                    await results.send(result)
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    return  # nobody reads any more
+
+    async def _process(self, index: int, request: R, start: Start[O]) -> GenerationResult[R, O]:
         durable = self._durable
-        start = durable.begin(index, request)
         key = start.key
         attempt, job_ids = start.attempts, list(start.job_ids)
 
@@ -283,8 +323,6 @@ class Batch(Generic[R, O]):
                 **fields,
             )
 
-        if start.done:
-            return result(track=start.track, error=start.error, resumed=start.track is not None)
         scheduler, follow = self._scheduler, start.follow
         if follow is not None and follow not in job_ids:
             job_ids.append(follow)
@@ -302,15 +340,15 @@ class Batch(Generic[R, O]):
                         durable.sending, key, index, request, attempt + 1, list(job_ids)
                     )
                     try:
+                        answered = functools.partial(durable.created, key)
                         tracked = await scheduler.start(
-                            self._kind, request, self._poll, events, self._via, mark
+                            self._kind, request, self._poll, events, self._via, mark, answered
                         )
                     except PixverseAudioError as exc:
                         await durable.no_job(key, request, exc)
                         return result(error=exc)
                     attempt += 1
                     job_ids.append(tracked.job_id)
-                    await durable.created(key, tracked.job_id)
                     final = await scheduler.follow(
                         tracked,
                         timeout=self._timeout,
@@ -334,8 +372,10 @@ class Batch(Generic[R, O]):
                 self._events.at(index, attempt + 1).emit("retrying", job_id=exc.audio_id)
                 continue
             except PixverseAudioError as exc:
-                if not isinstance(exc, (WaitTimeoutError, OutcomeUnknownError)):
+                if isinstance(exc, NotFoundError):  # the job is gone: final
                     await durable.finished(key, request, error=exc)
+                # else (a deadline, the network, a 5xx while polling): the job may still
+                # finish; the journal keeps following it in a later run
                 return result(error=exc)
             await durable.finished(key, request, track=final)  # type: ignore[arg-type]
             return result(track=final)

@@ -13,12 +13,14 @@ from ._cli_admin import (
 )
 from ._cli_base import cli
 from ._cli_commands import music, speech
+from ._cli_durable import batch
 
 __all__ = ["cli"]
 
 for _command in (
     music,
     speech,
+    batch,
     minimax,
     scheduler,
     files,

@@ -61,19 +61,20 @@ STOPPED = "stopped"  # no job now (a refused create, the budget): a later run cr
 
 @attrs.frozen
 class Start(Generic[O]):
-    """How a request begins: its key, a replayed outcome, or a job to follow first."""
+    """How a request begins: its key, a final entry to replay, a refusal, or a job to
+    follow first."""
 
     key: str | None
     attempts: int = 0
     job_ids: tuple[str, ...] = ()
     follow: str | None = None
-    track: O | None = None
+    replay: Entry | None = None
     error: PixverseAudioError | None = None
 
     @property
     def done(self) -> bool:
         """Whether the request needs nothing more (replayed, or refused)."""
-        return self.track is not None or self.error is not None
+        return self.replay is not None or self.error is not None
 
 
 class Durable(Generic[R, O]):
@@ -111,7 +112,7 @@ class Durable(Generic[R, O]):
         for entry in self._entries.values():
             for job_id in entry.job_ids:
                 self._scheduler.owned.add(job_id)
-            if entry.final and entry.credits is not None:
+            if entry.credits is not None:  # FAILED attempts of unfinished requests too
                 self.spent += entry.credits
         lost = [e for e in self._entries.values() if e.state == SENDING and e.account]
         if lost:
@@ -135,7 +136,8 @@ class Durable(Generic[R, O]):
             payload={"text": self._kind.text_of(request)},
         )
         assert entry.account is not None  # noqa: S101 - only entries with one are lost
-        return Lost(self._kind, request, entry.account, entry.sent_at or 0.0, error)
+        sent = entry.sent_at or 0.0
+        return Lost(self._kind, request, entry.account, sent, error, journaled=True)
 
     # ------------------------------------------------------------ each step
 
@@ -156,11 +158,8 @@ class Durable(Generic[R, O]):
             wrong = JournalError(f"the key {key!r} names another request in {self._journal.path}")
             return Start(key=key, error=wrong)
         start: Start[O] = Start(key=key, attempts=entry.attempts, job_ids=tuple(entry.job_ids))
-        result_type: Any = self._kind.result_type
-        if entry.state == DONE and entry.result is not None:
-            return attrs.evolve(start, track=result_from(entry.result, result_type))
-        if entry.state == FAILED and entry.error is not None:
-            return attrs.evolve(start, error=error_from(entry.error, result_type))
+        if entry.final:
+            return attrs.evolve(start, replay=entry)
         if entry.state == RUNNING and entry.job_id is not None:
             self._reserve(key, request)
             return attrs.evolve(start, follow=entry.job_id)
@@ -180,11 +179,20 @@ class Durable(Generic[R, O]):
         )
         return attrs.evolve(start, error=error)
 
+    def replayed(self, start: Start[O]) -> tuple[O | None, PixverseAudioError | None]:
+        """The track or the error of a start that needs no API request."""
+        entry, result_type = start.replay, self._kind.result_type
+        if entry is None:
+            return None, start.error
+        if entry.state == DONE and entry.result is not None:
+            return result_from(entry.result, result_type), None  # type: ignore[type-var]
+        return None, error_from(entry.error or {}, result_type)  # type: ignore[type-var]
+
     async def adopted(self, key: str | None) -> None:
         """A job a crashed run lost was found: write it down as running."""
         entry = self._entries.get(key or "")
         if self._journal is not None and entry is not None:
-            await self._journal.save(entry)
+            self._journal.save_soon(entry)
 
     def allow(self, key: str | None, request: R) -> BudgetError | None:
         """Reserve the next job's estimated cost, or say why the budget forbids it."""
@@ -220,13 +228,13 @@ class Durable(Generic[R, O]):
         entry.job_id, entry.job_ids, entry.attempts = None, list(job_ids), attempt
         await self._journal.save(entry)
 
-    async def created(self, key: str | None, job_id: str) -> None:
-        """The create answered with ``job_id``."""
+    def created(self, key: str | None, job_id: str) -> None:
+        """The create answered with ``job_id`` (written even if the batch is being cancelled)."""
         entry = self._entries.get(key or "")
         if self._journal is None or entry is None:
             return
         entry.state, entry.job_id, entry.job_ids = RUNNING, job_id, [*entry.job_ids, job_id]
-        await self._journal.save(entry)
+        self._journal.save_soon(entry)
 
     async def no_job(self, key: str | None, request: R, error: PixverseAudioError) -> None:
         """The create made no job (refused, or lost and not found)."""
@@ -237,7 +245,7 @@ class Durable(Generic[R, O]):
         entry.state = FAILED if isinstance(error, ValidationError) else STOPPED
         entry.error, entry.job_id = error_fields(error), None
         entry.attempts = max(0, entry.attempts - 1)
-        await self._journal.save(entry)
+        self._journal.save_soon(entry)
 
     async def stopped(self, key: str | None, index: int, request: R, error: BudgetError) -> None:
         """The budget refused this request's job: write that down (a later run continues)."""
@@ -251,7 +259,7 @@ class Durable(Generic[R, O]):
             error=error_fields(error),
         )
         self._entries[key] = entry
-        await self._journal.save(entry)
+        self._journal.save_soon(entry)
 
     async def failed_attempt(
         self, key: str | None, request: R, error: GenerationFailedError
@@ -263,7 +271,7 @@ class Durable(Generic[R, O]):
             return
         entry.credits = (entry.credits or 0.0) + (error.track.credits or 0.0)
         entry.state, entry.job_id, entry.error = STOPPED, None, error_fields(error)
-        await self._journal.save(entry)
+        self._journal.save_soon(entry)
 
     async def finished(
         self,
@@ -288,7 +296,7 @@ class Durable(Generic[R, O]):
         else:
             assert error is not None  # noqa: S101 - one of the two
             entry.state, entry.error = FAILED, error_fields(error)
-        await self._journal.save(entry)
+        self._journal.save_soon(entry)
 
     def _paid(self, key: str | None, request: R, credits: float | None) -> None:
         estimate = self._reserved.pop(key or str(id(request)), 0.0)
@@ -300,7 +308,7 @@ class Durable(Generic[R, O]):
         if self._journal is None or entry is None:
             return
         entry.file, entry.size = file, size
-        await self._journal.save(entry)
+        self._journal.save_soon(entry)
 
     def entry(self, key: str) -> Entry | None:
         """The journal's entry for ``key``."""

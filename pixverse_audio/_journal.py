@@ -23,8 +23,10 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -54,6 +56,7 @@ DONE: Final = "done"
 FAILED: Final = "failed"
 FINAL: Final = frozenset({DONE, FAILED})
 VERSION: Final = "1"
+GATHER: Final = 0.05  # seconds the writer waits for more writes before a commit
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,10 +85,27 @@ _COLUMNS: Final = (
 
 
 def content_of(request: Any) -> str:
-    """A request's fields (without its ``key``) as canonical JSON."""
-    fields = attrs.asdict(request, recurse=False)
-    fields.pop("key", None)
-    return json.dumps(fields, sort_keys=True, default=list, ensure_ascii=False)
+    """A request's fields (without its ``key``) as JSON, in their declared order.
+
+    Fields at their default are left out, so a field added in a later release
+    leaves the content (and the keys derived from it) of existing requests alone.
+    """
+    fields = _FIELDS.get(type(request))
+    if fields is None:
+        fields = _FIELDS[type(request)] = tuple(
+            (field.name, field.default)
+            for field in attrs.fields(type(request))
+            if field.name != "key"
+        )
+    given = {}
+    for name, default in fields:
+        value = getattr(request, name)
+        if value != default or default is attrs.NOTHING:
+            given[name] = value
+    return json.dumps(given, default=list, ensure_ascii=False)
+
+
+_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
 
 
 def key_of(request: Any, position: int, content: str) -> str:
@@ -125,6 +145,12 @@ class Entry:
 class Journal:
     """The journal file of one batch (see the module documentation).
 
+    Writes that must be on disk before the batch goes on (a write-ahead mark)
+    are awaited (`save`); the others are queued to the journal's writer thread
+    (`save_soon`), which commits whatever has queued up in one transaction.
+    Both keep their order: an awaited write first writes everything queued
+    before it.
+
     Args:
         path: The SQLite file (made if missing); ``<path>.lock`` is its lock.
     """
@@ -133,7 +159,12 @@ class Journal:
         self.path = Path(path)
         self._db: sqlite3.Connection | None = None
         self._lock: IO[str] | None = None
-        self._limiter = anyio.CapacityLimiter(1)
+        self._writing = threading.Lock()
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._pending: list[tuple[Any, ...]] = []
+        self._next: _Flush | None = None  # made in open(), inside the event loop
+        self._flushing = False
 
     async def open(self, kind: str) -> dict[str, Entry]:
         """Lock and open the journal of a ``kind`` batch; every request's entry by key.
@@ -142,7 +173,11 @@ class Journal:
             JournalError: Another process runs it, it is not a journal, or it
                 belongs to a batch of the other kind.
         """
-        return await anyio.to_thread.run_sync(self._open, kind, limiter=self._limiter)
+        entries = await anyio.to_thread.run_sync(self._open, kind)
+        self._next = _Flush()
+        self._writer = threading.Thread(target=self._write_queued, name="journal", daemon=True)
+        self._writer.start()
+        return entries
 
     def _open(self, kind: str) -> dict[str, Entry]:
         self._lock = _locked(self.path)
@@ -169,43 +204,123 @@ class Journal:
         return {row[0]: _entry(row) for row in rows}
 
     async def save(self, entry: Entry) -> None:
-        """Write ``entry`` (committed before this returns)."""
-        row = (
-            entry.key,
-            entry.position,
-            entry.content,
-            entry.state,
-            entry.account,
-            entry.sent_at,
-            entry.job_id,
-            json.dumps(entry.job_ids),
-            entry.attempts,
-            None if entry.result is None else json.dumps(entry.result),
-            None if entry.error is None else json.dumps(entry.error),
-            entry.credits,
-            entry.file,
-            entry.size,
-            time.time(),
-        )
-        await anyio.to_thread.run_sync(self._write, row, limiter=self._limiter)
+        """Write ``entry`` (and everything queued before it); committed when this returns.
 
-    def _write(self, row: tuple[Any, ...]) -> None:
-        if self._db is None:
-            raise JournalError(f"{self.path} is closed")
-        self._db.execute(f"INSERT OR REPLACE INTO requests VALUES ({', '.join('?' * 15)})", row)  # noqa: S608
+        Saves that arrive together share one commit: the first caller writes,
+        in a worker thread, every row that comes in while it writes.
+        """
+        self._pending.append(_row(entry))
+        batch = self._next
+        if batch is None:
+            raise JournalError(f"{self.path} is not open")
+        if self._flushing:
+            await batch.done.wait()
+        else:
+            self._flushing = True
+            try:
+                with anyio.CancelScope(shield=True):  # the others wait for these rows
+                    while self._pending:
+                        rows, self._pending = self._pending, []
+                        done = self._next or _Flush()
+                        self._next = _Flush()
+                        try:
+                            await anyio.to_thread.run_sync(self._write, None, rows)
+                        except Exception as exc:  # sqlite3's, or a full disk's
+                            done.error = exc
+                            raise JournalError(f"{self.path} could not be written: {exc}") from exc
+                        finally:
+                            done.done.set()
+            finally:
+                self._flushing = False
+        if batch.error is not None:
+            raise JournalError(f"{self.path} could not be written: {batch.error}")
+
+    def save_soon(self, entry: Entry) -> None:
+        """Queue ``entry`` for the writer thread (committed within moments, in order)."""
+        self._queue.put(_row(entry))
+
+    def _write_queued(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            time.sleep(GATHER)  # let the writes of the moment queue up: one commit for all
+            self._write(first, None)
+
+    def _write(self, first: tuple[Any, ...] | None, last: list[tuple[Any, ...]] | None) -> None:
+        """Write ``first``, whatever is queued, then ``last``, in one transaction."""
+        with self._writing:
+            rows = [] if first is None else [first]
+            while True:
+                try:
+                    queued = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if queued is None:
+                    self._queue.put(None)  # the writer's stop: leave it for the writer
+                    break
+                rows.append(queued)
+            if last is not None:
+                rows.extend(last)
+            db = self._db
+            if db is None:
+                raise JournalError(f"{self.path} is closed")
+            db.execute("BEGIN")
+            try:
+                db.executemany(_INSERT, rows)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     async def close(self) -> None:
-        """Close the file and give up the lock."""
+        """Write what is queued, close the file and give up the lock."""
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._close, limiter=self._limiter)
+            await anyio.to_thread.run_sync(self._close)
 
     def _close(self) -> None:
-        db, self._db = self._db, None
-        if db is not None:
-            db.close()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            self._queue.put(None)
+            writer.join()
+        with self._writing:
+            db, self._db = self._db, None
+            if db is not None:
+                db.close()
         lock, self._lock = self._lock, None
         if lock is not None:
             lock.close()  # closing the file releases its lock
+
+
+class _Flush:
+    """One commit of awaited saves: set once written (with the error, if it failed)."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.error: BaseException | None = None
+
+
+_INSERT: Final = f"INSERT OR REPLACE INTO requests VALUES ({', '.join('?' * 15)})"  # noqa: S608
+
+
+def _row(entry: Entry) -> tuple[Any, ...]:
+    return (
+        entry.key,
+        entry.position,
+        entry.content,
+        entry.state,
+        entry.account,
+        entry.sent_at,
+        entry.job_id,
+        json.dumps(entry.job_ids),
+        entry.attempts,
+        None if entry.result is None else json.dumps(entry.result),
+        None if entry.error is None else json.dumps(entry.error),
+        entry.credits,
+        entry.file,
+        entry.size,
+        time.time(),
+    )
 
 
 def _check_kind(path: Path, found: str, kind: str) -> None:

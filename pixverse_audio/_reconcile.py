@@ -7,7 +7,9 @@ the server made one, is looked for among the account's newest jobs. The rules:
   server's own clock (`pixverse_audio._server_clock`). Its timestamps have
   whole seconds: a job stamped within the second of the send is adopted only
   while it is still running (a job made before the send, by another run, has
-  had time to finish; one just made by this create has not).
+  had time to finish; one just made by this create has not). A batch's journal
+  knows every job its earlier runs made, so a create it lost may adopt such a
+  job even when finished.
 - A job this client already owns (created or adopted) is never adopted again.
 - Creates of the same request on the same account are settled together, once
   none of them is still waiting for its answer: the jobs found are shared out
@@ -70,6 +72,7 @@ class Lost:
     email: str
     sent_wall: float
     error: OutcomeUnknownError
+    journaled: bool = False  # every job an earlier run made is known (a batch's journal)
     key: tuple[str, str, str] = attrs.field(init=False)
     job_id: str | None = None
     outcome: OutcomeUnknownError | None = None
@@ -227,7 +230,9 @@ class Reconciler:
             earliest, latest_old = lost.sent_wall - FALLBACK_SKEW, math.inf
         if stamp > latest_old:
             return True  # provably newer than the send
-        return stamp >= earliest and not item.final  # too close to tell: only if still running
+        # Too close to tell: only while it still runs, unless a journal knows every job an
+        # earlier run made (they are owned), so a finished one cannot be one of those.
+        return stamp >= earliest and (not item.final or lost.journaled)
 
 
 def _unknown(

@@ -103,13 +103,16 @@ class Scheduler:
         events: Events,
         via: Gateway | None = None,
         mark: Callable[[str], Awaitable[None]] | None = None,
+        answered: Callable[[str], None] | None = None,
     ) -> Tracked:
         """Take a slot (waiting in line), create the job, track it: the slot stays with it.
 
         The create is sent through ``via`` when given (a client copy's own
         timeout and retries), else through the engine's gateway. ``mark`` is
         awaited with the account just before each create is sent (a journal's
-        write-ahead mark); if it fails, nothing is sent.
+        write-ahead mark); if it fails, nothing is sent. ``answered`` is called
+        with the job id the moment a create answers, even one whose caller was
+        cancelled meanwhile (the job is released, and may still finish).
 
         Raises:
             OutcomeUnknownError: The create's answer was lost and no job of it
@@ -124,10 +127,8 @@ class Scheduler:
             kept = False
             try:
                 try:
-                    if mark is not None:
-                        await mark(lease.email)
-                    job, sent, answered = await self._create(
-                        kind, request, lease.email, events, via or self.gateway
+                    job, sent, answer = await self._create(
+                        kind, request, lease.email, events, via or self.gateway, (mark, answered)
                     )
                 except BusyError:
                     busy += 1
@@ -156,7 +157,7 @@ class Scheduler:
                     lease=lease,
                     job=job,
                     sent_wall=sent,
-                    answered_wall=answered,
+                    answered_wall=answer,
                     on_status=events.on_status,
                 )
                 kept = True
@@ -171,7 +172,13 @@ class Scheduler:
             await self.pool.release(lease)
 
     async def _create(
-        self, kind: Kind[Any, Any], request: Any, email: str, events: Events, gateway: Gateway
+        self,
+        kind: Kind[Any, Any],
+        request: Any,
+        email: str,
+        events: Events,
+        gateway: Gateway,
+        hooks: tuple[Callable[[str], Awaitable[None]] | None, Callable[[str], None] | None],
     ) -> tuple[Job, float, float]:
         """Send one create; settle a lost answer. Returns the job and its wall times.
 
@@ -182,13 +189,18 @@ class Scheduler:
         box: dict[str, Any] = {}
         done = anyio.Event()
         shield = anyio.CancelScope(shield=True)
+        mark, answered = hooks
 
         async def send() -> None:
-            with shield:
+            with shield:  # the mark and its create, both or neither
                 box["sent"] = time.time()
                 with self.reconciler.sending(kind, request, email):
                     try:
+                        if mark is not None:
+                            await mark(email)
                         box["job"] = job = await gateway.create(kind, request, email)
+                        if answered is not None:
+                            answered(job.audio_id)
                         # ours before the create counts as answered, so a lost twin
                         # being settled can never take it for its own
                         self.owned.add(job.audio_id)
