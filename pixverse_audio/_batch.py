@@ -258,7 +258,7 @@ class Batch(Generic[R, O]):
                 for request in self._requests:
                     yield index, request
                     index += 1
-                    if index % 64 == 0:
+                    if index % 1024 == 0:
                         await anyio.lowlevel.checkpoint()  # a long replay shares the loop
         except Exception as exc:  # the caller's iterator failed: report it at the end
             self._error = exc

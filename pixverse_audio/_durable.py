@@ -96,6 +96,7 @@ class Durable(Generic[R, O]):
         self._resubmit_after = resubmit_after
         self._entries: dict[str, Entry] = {}
         self._settled: dict[str, str | OutcomeUnknownError] = {}
+        self._journaled: set[str] = set()  # every job id the journal gives to a request
         self._seen: set[str] = set()
         self._reserved: dict[str, float] = {}
         self.spent = 0.0
@@ -110,8 +111,7 @@ class Durable(Generic[R, O]):
             return
         self._entries = await self._journal.open(self._kind.name)
         for entry in self._entries.values():
-            for job_id in entry.job_ids:
-                self._scheduler.owned.add(job_id)
+            self._journaled.update(entry.job_ids)
             if entry.credits is not None:  # FAILED attempts of unfinished requests too
                 self.spent += entry.credits
         lost = [e for e in self._entries.values() if e.state == SENDING and e.account]
@@ -137,7 +137,15 @@ class Durable(Generic[R, O]):
         )
         assert entry.account is not None  # noqa: S101 - only entries with one are lost
         sent = entry.sent_at or 0.0
-        return Lost(self._kind, request, entry.account, sent, error, journaled=True)
+        return Lost(
+            self._kind,
+            request,
+            entry.account,
+            sent,
+            error,
+            journaled=True,
+            excluded=self._journaled,
+        )
 
     # ------------------------------------------------------------ each step
 
@@ -157,9 +165,11 @@ class Durable(Generic[R, O]):
         if entry.content != content:
             wrong = JournalError(f"the key {key!r} names another request in {self._journal.path}")
             return Start(key=key, error=wrong)
-        start: Start[O] = Start(key=key, attempts=entry.attempts, job_ids=tuple(entry.job_ids))
         if entry.final:
-            return attrs.evolve(start, replay=entry)
+            return Start(
+                key=key, attempts=entry.attempts, job_ids=tuple(entry.job_ids), replay=entry
+            )
+        start: Start[O] = Start(key=key, attempts=entry.attempts, job_ids=tuple(entry.job_ids))
         if entry.state == RUNNING and entry.job_id is not None:
             self._reserve(key, request)
             return attrs.evolve(start, follow=entry.job_id)
@@ -234,6 +244,7 @@ class Durable(Generic[R, O]):
         if self._journal is None or entry is None:
             return
         entry.state, entry.job_id, entry.job_ids = RUNNING, job_id, [*entry.job_ids, job_id]
+        self._journaled.add(job_id)
         self._journal.save_soon(entry)
 
     async def no_job(self, key: str | None, request: R, error: PixverseAudioError) -> None:

@@ -130,7 +130,7 @@ class Entry:
     job_id: str | None = None
     job_ids: list[str] = attrs.field(factory=list)
     attempts: int = 0
-    result: dict[str, Any] | None = None
+    result: dict[str, Any] | str | None = None  # read back as text, parsed when replayed
     error: dict[str, Any] | None = None
     credits: float | None = None
     file: str | None = None
@@ -314,7 +314,9 @@ def _row(entry: Entry) -> tuple[Any, ...]:
         entry.job_id,
         json.dumps(entry.job_ids),
         entry.attempts,
-        None if entry.result is None else json.dumps(entry.result),
+        entry.result
+        if entry.result is None or isinstance(entry.result, str)
+        else json.dumps(entry.result),
         None if entry.error is None else json.dumps(entry.error),
         entry.credits,
         entry.file,
@@ -356,7 +358,7 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         job_id=row[6],
         job_ids=json.loads(row[7] or "[]"),
         attempts=row[8],
-        result=None if row[9] is None else json.loads(row[9]),
+        result=row[9],
         error=None if row[10] is None else json.loads(row[10]),
         credits=row[11],
         file=row[12],
@@ -386,8 +388,20 @@ def _locked(path: Path) -> IO[str]:
 
 
 def result_fields(item: Track | SpeechClip) -> dict[str, Any]:
-    """A track's or clip's fields as JSON values."""
-    return {name: _plain(value) for name, value in attrs.asdict(item, recurse=False).items()}
+    """A track's or clip's fields as JSON values (``None`` ones left out)."""
+    names = _NAMES.get(type(item))
+    if names is None:
+        names = _NAMES[type(item)] = tuple(field.name for field in attrs.fields(type(item)))
+    fields = {}
+    for name in names:
+        value = getattr(item, name)
+        if value is not None:
+            fields[name] = value if value.__class__ in _AS_IS else _plain(value)
+    return fields
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+_AS_IS: Final = frozenset({str, int, float, bool})
 
 
 def _plain(value: object) -> Any:
@@ -402,8 +416,11 @@ def _plain(value: object) -> Any:
     return value
 
 
-def result_from(fields: Mapping[str, Any], cls: type[T]) -> T:
-    """The track or clip `result_fields` wrote."""
+def result_from(fields: Mapping[str, Any] | str, cls: type[T]) -> T:
+    """The track or clip `result_fields` wrote (as a mapping, or its JSON text)."""
+    if isinstance(fields, str):
+        fields = json.loads(fields)
+        assert isinstance(fields, Mapping)  # noqa: S101 - the journal wrote an object
     known = {field.name: field for field in attrs.fields(cls)}
     values: dict[str, Any] = {}
     for name, value in fields.items():

@@ -25,7 +25,7 @@ import json
 import math
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -73,6 +73,7 @@ class Lost:
     sent_wall: float
     error: OutcomeUnknownError
     journaled: bool = False  # every job an earlier run made is known (a batch's journal)
+    excluded: Container[str] = frozenset()  # jobs a journal gives to other requests
     key: tuple[str, str, str] = attrs.field(init=False)
     job_id: str | None = None
     outcome: OutcomeUnknownError | None = None
@@ -209,7 +210,9 @@ class Reconciler:
 
     def _candidate(self, lost: Lost, item: Track | SpeechClip) -> bool:
         request = lost.request
-        if item.audio_id in self._owned or kind_of_item(item) is not lost.kind:
+        if item.audio_id in self._owned or item.audio_id in lost.excluded:
+            return False
+        if kind_of_item(item) is not lost.kind:
             return False
         if _text(item) != request.text or item.model not in (None, request.model):
             return False
