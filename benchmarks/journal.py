@@ -26,7 +26,7 @@ import anyio
 
 from benchmarks._common import emit, emulator_process, timed
 from pixverse_audio import AsyncClient, MusicRequest, PollPolicy
-from pixverse_audio._journal import _SCHEMA, DONE, VERSION, content_of, key_of
+from pixverse_audio._journal import _INSERT, _SCHEMA, DONE, VERSION, content_of, key_of
 from pixverse_audio.emulator import DEFAULT_TOKEN
 
 JOB_SECONDS = 0.02
@@ -81,7 +81,7 @@ def write_finished(path: Path, requests: list[MusicRequest]) -> None:
                 time.time(),
             )
         )
-    db.executemany(f"INSERT INTO requests VALUES ({', '.join('?' * 15)})", rows)
+    db.executemany(_INSERT, rows)
     db.commit()
     db.close()
 
