@@ -38,7 +38,8 @@ from ._errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from ._journal import DONE, FAILED, RUNNING, SENDING, Entry, error_from, read, result_from
+from ._journal import DONE, FAILED, RUNNING, SENDING, Entry, read
+from ._journal_codec import error_from, result_from
 from ._kinds import Kind
 from ._models import Track
 

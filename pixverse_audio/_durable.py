@@ -39,12 +39,9 @@ from ._journal import (
     Entry,
     Journal,
     content_of,
-    error_fields,
-    error_from,
     key_of,
-    result_fields,
-    result_from,
 )
+from ._journal_codec import error_fields, error_from, result_fields, result_from
 from ._kinds import Kind
 from ._models import SpeechClip, Track
 from ._reconcile import Lost
