@@ -23,11 +23,11 @@ import contextlib
 import hashlib
 import json
 import os
-import queue
 import sqlite3
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final, TypeVar
@@ -143,7 +143,8 @@ class Journal:
     are awaited (`save`); the others are queued to the journal's writer thread
     (`save_soon`), which commits whatever has queued up in one transaction.
     Both keep their order: an awaited write first writes everything queued
-    before it.
+    before it, and a queued row leaves the queue only inside the write that
+    commits it (so an older row can never land after a newer one).
 
     Args:
         path: The SQLite file (made if missing); ``<path>.lock`` is its lock.
@@ -154,7 +155,9 @@ class Journal:
         self._db: sqlite3.Connection | None = None
         self._lock: IO[str] | None = None
         self._writing = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._queue: deque[tuple[Any, ...]] = deque()  # rows for the writer thread
+        self._queued = threading.Event()  # set when a row is queued, or to stop the writer
+        self._stopping = False
         self._writer: threading.Thread | None = None
         self._pending: list[tuple[Any, ...]] = []
         self._next: _Flush | None = None  # made in open(), inside the event loop
@@ -169,6 +172,7 @@ class Journal:
         """
         entries = await anyio.to_thread.run_sync(self._open, kind)
         self._next = _Flush()
+        self._stopping = False
         self._writer = threading.Thread(target=self._write_queued, name="journal", daemon=True)
         self._writer.start()
         return entries
@@ -218,7 +222,7 @@ class Journal:
                         done = self._next or _Flush()
                         self._next = _Flush()
                         try:
-                            await anyio.to_thread.run_sync(self._write, None, rows)
+                            await anyio.to_thread.run_sync(self._write, rows)
                         except Exception as exc:  # sqlite3's, or a full disk's
                             done.error = exc
                             raise JournalError(f"{self.path} could not be written: {exc}") from exc
@@ -231,31 +235,29 @@ class Journal:
 
     def save_soon(self, entry: Entry) -> None:
         """Queue ``entry`` for the writer thread (committed within moments, in order)."""
-        self._queue.put(_row(entry))
+        self._queue.append(_row(entry))
+        self._queued.set()
 
     def _write_queued(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
+            self._queued.wait()
+            if not self._stopping:
+                time.sleep(GATHER)  # let the writes of the moment queue up: one commit for all
+            self._queued.clear()  # before the write drains the queue: a later row sets it
+            self._write(None)
+            if self._stopping:
                 return
-            time.sleep(GATHER)  # let the writes of the moment queue up: one commit for all
-            self._write(first, None)
 
-    def _write(self, first: tuple[Any, ...] | None, last: list[tuple[Any, ...]] | None) -> None:
-        """Write ``first``, whatever is queued, then ``last``, in one transaction."""
+    def _write(self, last: list[tuple[Any, ...]] | None) -> None:
+        """Write whatever is queued, then ``last``, in one transaction."""
         with self._writing:
-            rows = [] if first is None else [first]
-            while True:
-                try:
-                    queued = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if queued is None:
-                    self._queue.put(None)  # the writer's stop: leave it for the writer
-                    break
-                rows.append(queued)
+            rows = []
+            while self._queue:
+                rows.append(self._queue.popleft())
             if last is not None:
                 rows.extend(last)
+            if not rows:
+                return
             db = self._db
             if db is None:
                 raise JournalError(f"{self.path} is closed")
@@ -275,8 +277,11 @@ class Journal:
     def _close(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
-            self._queue.put(None)
+            self._stopping = True
+            self._queued.set()
             writer.join()
+        if self._db is not None:
+            self._write(None)  # anything queued after the writer's last commit
         with self._writing:
             db, self._db = self._db, None
             if db is not None:

@@ -111,8 +111,9 @@ class Scheduler:
         timeout and retries), else through the engine's gateway. ``mark`` is
         awaited with the account just before each create is sent (a journal's
         write-ahead mark); if it fails, nothing is sent. ``answered`` is called
-        with the job id the moment a create answers, even one whose caller was
-        cancelled meanwhile (the job is released, and may still finish).
+        with the job id the moment a create answers (or its lost answer's job is
+        adopted), even one whose caller was cancelled meanwhile (the job is
+        released, and may still finish).
 
         Raises:
             OutcomeUnknownError: The create's answer was lost and no job of it
@@ -231,6 +232,8 @@ class Scheduler:
             with anyio.CancelScope(shield=True) as scope:
                 scope.deadline = anyio.current_time() + 6 * CLEANUP_SECONDS
                 job_id = await self.reconciler.settle(lost)
+                if answered is not None:  # adopted: as good as answered
+                    answered(job_id)
             events.emit("adopted", job_id=job_id, email=email)
             return Job(audio_id=job_id), box["sent"], box.get("answered", time.time())
         if "job" not in box:  # the cleanup budget ran out before an answer came

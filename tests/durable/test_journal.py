@@ -21,6 +21,7 @@ from pixverse_audio import (
     SpeechRequest,
     Track,
     ValidationError,
+    _journal,
     _reconcile,
 )
 from pixverse_audio._journal import SENDING, Entry, Journal, content_of, key_of, read
@@ -71,6 +72,31 @@ def creates(server: Emulator) -> int:
     return sum(server.stats().creates.values())
 
 
+async def test_queued_and_awaited_writes_land_in_the_order_they_were_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row queued for the writer thread never lands after a newer row of the same
+    request that an awaited save committed meanwhile (the writer's gathering pause
+    must not hold an old row outside the commit order)."""
+    monkeypatch.setattr(_journal, "GATHER", 0.3)  # the steps below fit in the pause
+    journal = Journal(tmp_path / "journal.sqlite")
+    await journal.open("music")
+    entry = Entry(key="a", position=0, content="{}", state="running", job_id="old")
+    other = Entry(key="b", position=1, content="{}", state=SENDING)
+    journal.save_soon(entry)  # the writer wakes for this row and gathers more
+    await anyio.sleep(0.05)  # it is in its pause now
+    entry.state, entry.job_id = SENDING, None
+    await journal.save(entry)  # the write-ahead mark of the next create
+    entry.state, entry.job_id = "running", "new"
+    journal.save_soon(entry)  # its answer
+    await journal.save(other)  # another request's mark commits the queued row
+    await anyio.sleep(2 * _journal.GATHER)  # the writer's pause is over
+    await journal.close()
+    rows = {row.key: row for row in read(tmp_path / "journal.sqlite")[1]}
+    assert (rows["a"].state, rows["a"].job_id) == ("running", "new")
+    assert rows["b"].state == SENDING
+
+
 async def test_a_finished_journal_replays_without_asking_the_api(tmp_path: Path) -> None:
     """Every result comes back from the journal: same tracks, no request of any kind."""
     server = emulator()
@@ -110,6 +136,24 @@ async def test_an_interrupted_batch_resumes_without_creating_twice(tmp_path: Pat
     assert len(set(ids)) == 12
     assert creates(server) == 12
     assert server.running() == []
+
+
+async def test_a_job_adopted_after_a_lost_answer_is_journaled(tmp_path: Path) -> None:
+    """A create whose answer is lost, and whose job this run adopts, has that job in the
+    journal at once: a crash after it leaves a job to follow, not a mark to settle."""
+    server = emulator(0.2)
+    server.faults.drop("music.create", after=True, times=2)  # the jobs are made, unanswered
+    requests = [MusicRequest(prompt=f"dropped {i}") for i in range(3)]
+    journal = tmp_path / "j.sqlite"
+    async with server.client() as client:
+        results = await run(client, requests, journal)
+    entries = {entry.position: entry for entry in read(journal)[1]}
+    assert all(result.ok for result in results)
+    for result in results:
+        assert result.track is not None
+        assert entries[result.index].job_ids == [result.track.audio_id]
+        assert entries[result.index].job_id == result.track.audio_id
+    assert creates(server) == 3
 
 
 async def test_a_create_cut_off_by_a_crash_is_adopted(tmp_path: Path) -> None:

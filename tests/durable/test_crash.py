@@ -1,0 +1,184 @@
+"""Crash tests: `pixverse-audio batch run` killed again and again, restarted until it ends.
+
+The command runs as a subprocess (its own interpreter, the default client
+settings, on asyncio or on trio) against the emulator served over HTTP on
+loopback, the server `pixverse-audio emulator` runs, here in the test's process
+so its own records can be read: 3 accounts x maxJobs 4, jobs of one real
+second, 10% of jobs FAILED. The run is stopped at seeded random moments (SIGKILL,
+or SIGINT for the graceful path), optionally while the emulator drops the
+connection of some creates after making their job, and started again each time
+until it exits 0. Then, from the emulator's records and the batch directory:
+
+- every request has exactly one line in the manifest, ``done``, with its file;
+- no job is handed to two requests, every successful job is some request's,
+  and the jobs are the requests plus the FAILED ones (no create paid twice);
+- every file has the size the media host serves for its job, and nothing else
+  (no partial download, no temporary manifest) is left in the directory;
+- no job holds a scheduler slot.
+
+The default run has small batches (a few stops); the ``soak`` marker runs the
+200-prompt, 5-stop batches the acceptance names (``nox -s soak``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import attrs
+import httpx
+import pytest
+
+from pixverse_audio.emulator import Emulator, Fault, Timing
+from tests.features.test_cli import api, served, subprocess_env
+
+BACKENDS = ("asyncio", "trio")
+OWN_FILES = {"journal.sqlite", "journal.sqlite.lock", "manifest.jsonl", "batch.json"}
+
+
+@attrs.frozen
+class Plan:
+    """One crash test: how many prompts, how many stops, which signal, which faults."""
+
+    prompts: int
+    stops: int
+    signal: signal.Signals = signal.SIGKILL
+    drop_creates: float = 0.0  # share of creates whose answer is lost after the job is made
+    seed: int = 0
+
+
+def prompts(count: int) -> list[str]:
+    """``count`` prompts; one in ten repeats an earlier one (bulk users ask for variations)."""
+    return [f"crash prompt {i - i % 10 if i % 10 == 9 else i}" for i in range(count)]
+
+
+def run_until_done(plan: Plan, backend: str, tmp_path: Path) -> tuple[Emulator, list[int]]:
+    """Run the batch, stopping it ``plan.stops`` times, then until it exits 0; check it."""
+    emulator = Emulator(
+        accounts=3,
+        max_jobs=4,
+        failure_rate=0.1,
+        seed=plan.seed,
+        music_timing=Timing.fixed(1.0, audio=2.0),
+    )
+    if plan.drop_creates:
+        emulator.faults.add("music.create", Fault("drop_after"), probability=plan.drop_creates)
+    source = tmp_path / "prompts.txt"
+    source.write_text("\n".join(prompts(plan.prompts)) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    rng = random.Random(f"crash:{plan.seed}:{backend}")
+    expected_run = 1.5 * (plan.prompts / 12 + 1)  # seconds a whole run takes, roughly
+    codes: list[int] = []
+    with served(emulator) as url:
+        argv = [sys.executable, "-m", "pixverse_audio._cli", *api(url, emulator)]
+        argv += ["--backend", backend, "batch", "run", str(source), "--out", str(out)]
+        argv += ["--max-attempts", "20", "--resubmit-after", "1", "--json"]
+        for run in range(plan.stops + 30):
+            stop_at = rng.uniform(0.2, expected_run) if run < plan.stops else None
+            code, stderr = run_once(argv, stop_at, plan.signal)
+            codes.append(code)
+            if code == 0 and stop_at is None:
+                break
+            assert "Traceback" not in stderr, stderr
+            # a create a stopped run lost and nobody found is sent again after 1 s
+            time.sleep(0.5 if stop_at is not None else 1.1)
+        else:
+            raise AssertionError(f"the batch never finished: exit codes {codes}")
+        check(emulator, out, plan.prompts)  # while the media host still serves
+    return emulator, codes
+
+
+def run_once(argv: list[str], stop_at: float | None, signum: signal.Signals) -> tuple[int, str]:
+    """Run the command; send ``signum`` after ``stop_at`` seconds (None: let it end)."""
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env()
+    ) as proc:
+        try:
+            try:
+                _, stderr = proc.communicate(timeout=stop_at if stop_at is not None else 120)
+            except subprocess.TimeoutExpired:
+                assert stop_at is not None, "a run without a stop took over 120 s"
+                proc.send_signal(signum)
+                _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    if stop_at is not None and signum == signal.SIGINT and proc.returncode not in (0, 7):
+        assert proc.returncode == 130, stderr  # interrupted, not crashed
+    return proc.returncode, stderr
+
+
+def check(emulator: Emulator, out: Path, count: int) -> None:
+    """The promises of a durable batch, from the emulator's records and the directory."""
+    texts = prompts(count)
+    lines = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    keys = [line["key"] for line in lines]
+    assert len(keys) == count
+    assert len(set(keys)) == count  # one final line per request
+    assert sorted(line["prompt"] for line in lines) == sorted(texts)
+    assert {line["status"] for line in lines} == {"done"}, [
+        line for line in lines if line["status"] != "done"
+    ]
+
+    jobs = list(emulator.jobs.values())
+    completed = {job.audio_id for job in jobs if not job.fails}
+    failed = [job for job in jobs if job.fails]
+    handed = [line["job_id"] for line in lines]
+    assert len(set(handed)) == count  # no job handed to two requests
+    assert set(handed) == completed  # every successful job is some request's
+    assert len(jobs) == count + len(failed)  # no create beyond the FAILED retries
+    by_prompt = Counter(job.prompt for job in jobs if not job.fails)
+    assert by_prompt == Counter(texts)
+
+    assert emulator.running() == []  # the scheduler is empty
+    files = {p.name for p in out.iterdir()}
+    assert files == OWN_FILES | {line["file"] for line in lines}, files - OWN_FILES
+    ids = {job.audio_id: job for job in jobs}
+    with httpx.Client(base_url=emulator.media_url) as media:  # the media host's own sizes
+        for line in lines:
+            url = media_url(emulator, ids[line["job_id"]])
+            served_size = len(media.get(url).content)
+            assert (out / line["file"]).stat().st_size == served_size, line
+
+
+def media_url(emulator: Emulator, job: object) -> str:
+    """Where the media host serves ``job``'s MP3."""
+    asset = getattr(job, "asset_id")  # noqa: B009 - an EmulatedJob
+    return f"/pixverse/audio/music/{asset}.mp3"
+
+
+SMALL = [
+    pytest.param(Plan(prompts=30, stops=2, seed=1), id="sigkill"),
+    pytest.param(Plan(prompts=30, stops=2, signal=signal.SIGINT, seed=2), id="sigint"),
+    pytest.param(Plan(prompts=30, stops=2, drop_creates=0.15, seed=3), id="sigkill-drops"),
+]
+FULL = [
+    pytest.param(Plan(prompts=200, stops=5, seed=11), id="sigkill"),
+    pytest.param(Plan(prompts=200, stops=5, signal=signal.SIGINT, seed=12), id="sigint"),
+    pytest.param(Plan(prompts=200, stops=5, drop_creates=0.1, seed=13), id="sigkill-drops"),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("plan", SMALL)
+def test_a_stopped_batch_resumes_without_paying_twice(
+    plan: Plan, backend: str, tmp_path: Path
+) -> None:
+    """A few stops over 30 prompts: one result each, no job twice, every file whole."""
+    run_until_done(plan, backend, tmp_path)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("plan", FULL)
+def test_soak_200_prompts_stopped_5_times(plan: Plan, backend: str, tmp_path: Path) -> None:
+    """The acceptance's crash test: 200 prompts, 5 seeded stops, restarted until exit 0."""
+    emulator, codes = run_until_done(plan, backend, tmp_path)
+    print(f"\ncrash[{backend}]: exit codes {codes}, {len(emulator.jobs)} jobs")
