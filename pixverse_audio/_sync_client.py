@@ -141,11 +141,13 @@ class Client:
     the client. A client never closed does not keep the interpreter from
     exiting; close it (or use ``with``) to end its connections cleanly.
 
+    The arguments ``token``, ``base_url``, ``timeout``, ``max_retries``,
+    ``retry``, ``http_client``, ``transport``, ``max_jobs``, ``poll``,
+    ``on_event``, ``limiter`` and ``max_response_bytes`` are `AsyncClient`'s
+    (``http_client`` and ``transport`` are async ones, used on the loop's
+    thread).
+
     Args:
-        token, base_url, timeout, max_retries, retry, http_client, transport,
-            max_jobs, poll, on_event, limiter, max_response_bytes: As for
-            `AsyncClient` (``http_client`` and ``transport`` are async ones,
-            used on the loop's thread).
         backend: The event loop to run: ``"asyncio"`` (default) or ``"trio"``.
         backend_options: Passed to ``anyio.run`` (e.g. ``{"use_uvloop": True}``).
 

@@ -34,6 +34,7 @@ COVERED = {
     "concurrency",
     "deadlines",
     "download_to_disk",
+    "durable_batch",
     "emulator_offline",
     "errors",
     "first_track",
@@ -147,6 +148,34 @@ async def test_bulk_generation(tmp_path: Path, capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert "4 saved" in out
     assert f"'retrying': {failed}" in out
+
+
+@pytest.mark.anyio
+async def test_durable_batch_pays_for_each_track_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three runs over one journal: the budget stops the first at three tracks, the second
+    is left after five results, the third finishes; eight jobs in all, eight whole files."""
+    durable = load_example("durable_batch")
+    emulator = quick_emulator(accounts=3)
+    out = tmp_path / "jingles"
+    async with fast_client(emulator) as client:
+        first, second, third = await durable.main(client, out)
+    assert first == {"generated": 3, "over budget": 5}
+    assert second.total() == 5
+    assert second["read back"] >= 3  # the first run's tracks, with no request to the API
+    assert third["read back"] + third["generated"] == 8
+    assert third["read back"] >= 5
+    jobs = list(emulator.jobs.values())
+    assert len(jobs) == 8  # each track paid for once
+    assert emulator.running() == []
+    saved = mp3s(out)
+    assert [path.name for path in saved] == [f"jingle-{n:03d}.mp3" for n in range(8)]
+    sizes = sorted(job.file_size for job in jobs)
+    assert sorted(path.stat().st_size for path in saved) == sizes
+    out_text = capsys.readouterr().out
+    assert "spent 120 credits; budget stopped it: True" in out_text
+    assert "spent 320 credits; budget stopped it: False" in out_text
 
 
 @pytest.mark.anyio
