@@ -20,6 +20,7 @@ BENCHMARKS = (
     "pagination",
     "emulator_load",
     "shared_limiter",
+    "journal",
 )
 
 

@@ -96,6 +96,7 @@ class Durable(Generic[R, O]):
         self._journaled: set[str] = set()  # every job id the journal gives to a request
         self._seen: set[str] = set()
         self._reserved: dict[str, float] = {}
+        self._contents: dict[str, str] = {}  # of new requests, from begin() to their mark
         self.spent = 0.0
         self.stopped_by_budget = False
         self._dearest: float | None = None
@@ -157,6 +158,8 @@ class Durable(Generic[R, O]):
         self._seen.add(key)
         entry = self._entries.get(key)
         if entry is None or entry.state == STOPPED:
+            if entry is None:
+                self._contents[key] = content
             prior = entry.attempts if entry else 0
             return Start(key=key, attempts=prior, job_ids=tuple(entry.job_ids) if entry else ())
         if entry.content != content:
@@ -228,8 +231,9 @@ class Durable(Generic[R, O]):
             return
         entry = self._entries.get(key)
         if entry is None:
+            content = self._contents.pop(key, None) or content_of(request)
             entry = self._entries[key] = Entry(
-                key=key, position=index, content=content_of(request), state=SENDING
+                key=key, position=index, content=content, state=SENDING
             )
         entry.state, entry.account, entry.sent_at = SENDING, email, time.time()
         entry.job_id, entry.job_ids, entry.attempts = None, list(job_ids), attempt
@@ -257,12 +261,13 @@ class Durable(Generic[R, O]):
 
     async def stopped(self, key: str | None, index: int, request: R, error: BudgetError) -> None:
         """The budget refused this request's job: write that down (a later run continues)."""
+        content = self._contents.pop(key or "", None)
         if self._journal is None or key is None or key in self._entries:
             return
         entry = Entry(
             key=key,
             position=index,
-            content=content_of(request),
+            content=content or content_of(request),
             state=STOPPED,
             error=error_fields(error),
         )
