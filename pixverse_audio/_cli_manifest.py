@@ -11,7 +11,9 @@ DIR holds all of a batch:
 - ``<key>.mp3``: each finished request's audio, named by its key (made safe).
 
 ``batch.json`` and the rewritten manifest replace the old file at once (a
-temporary file and `os.replace`), so a crash never leaves half of one.
+temporary file and `os.replace`), so a crash never leaves half of one. The
+temporary files a killed run left (a half-written MP3's ``.part``, a manifest's
+``.tmp``) are removed when the next run starts, under the journal's lock.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -61,6 +64,12 @@ STATES: Final = (DONE, FAILED, RUNNING, SENDING, STOPPED)
 STATUSES: Final = (DONE, "failed", "budget", "unknown", "error")
 """A manifest line's ``status``: ``unknown`` is a job that may still finish (a later run
 follows it), ``budget`` a request ``--max-credits`` kept from being created."""
+
+
+_LEFTOVER: Final = re.compile(
+    r"\.(?:(?P<audio>.+)\.[0-9a-f]{8}\.part|(?:manifest\.jsonl|batch\.json)\..+\.tmp)"
+)
+"""The temporary files a run makes in DIR: a download's, and an atomic rewrite's."""
 
 
 def file_name(key: str) -> str:
@@ -120,6 +129,7 @@ class BatchDir:
         Settled: final entries whose line this run will not change: failed ones,
         done ones whose file is saved, and those of requests no longer in the file.
         """
+        self._remove_leftovers(keys)
         wanted = set(keys)
         settled = {
             key: entry
@@ -131,6 +141,16 @@ class BatchDir:
         described = {"total": len(keys), "kind": kind.name, "source": str(source), "keys": keys}
         _write_atomic(self.described, json.dumps(described, ensure_ascii=False, indent=1))
         return settled
+
+    def _remove_leftovers(self, keys: Sequence[str]) -> None:
+        """Remove the temporary files of a run that was killed (this run holds the lock)."""
+        names = {file_name(key) for key in keys}
+        with os.scandir(self.path) as found:
+            for item in found:
+                match = _LEFTOVER.fullmatch(item.name)
+                if match and (match["audio"] is None or match["audio"] in names):
+                    with contextlib.suppress(OSError):
+                        os.unlink(item.path)
 
     def has_file(self, entry: Entry) -> bool:
         """Whether the journal says ``entry``'s audio is saved where it belongs, and it is."""

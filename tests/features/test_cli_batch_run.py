@@ -197,6 +197,26 @@ def test_plain_text_prompts(
     assert sorted(job.prompt for job in emulator.jobs.values()) == ["first song", "second song"]
 
 
+def test_a_killed_runs_temporary_files_are_removed_and_nothing_else(
+    emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str
+) -> None:
+    """A run killed mid-download or mid-rewrite leaves ``.part`` and ``.tmp`` files; the
+    next run removes those of its own files, and leaves anything else in DIR alone."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "a", "key": "one"}])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    leftovers = [".one.mp3.0a1b2c3d.part", ".manifest.jsonl.x1y2z3.tmp", ".batch.json.q9.tmp"]
+    others = [".notes.mp3.0a1b2c3d.part", ".one.mp3.part", "keep.txt", ".manifest.jsonl.tmp"]
+    for name in leftovers + others:
+        (out_dir / name).write_text("x", encoding="utf-8")
+    code, _, err = run(capsys, backend, "batch", "run", str(source), "--out", str(out_dir))
+    assert code == 0, err
+    names = {path.name for path in out_dir.iterdir()}
+    assert names.isdisjoint(leftovers)
+    assert set(others) <= names
+    assert (out_dir / "one.mp3").is_file()
+
+
 def test_plain_text_speech_with_a_voice(
     emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Path, backend: str
 ) -> None:
