@@ -53,6 +53,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 R = TypeVar("R", bound=MusicRequest | SpeechRequest)
 O = TypeVar("O", bound=Track | SpeechClip)  # noqa: E741 - the output type
+PipedSelf = TypeVar("PipedSelf", bound="_Piped[Any]")
 
 
 class Bound(Protocol):
@@ -248,7 +249,43 @@ class _Pipe(Generic[T]):
             self._loop.run_sync(receive.close)
 
 
-class SyncBatch(Generic[R, O]):
+class _Piped(Generic[T]):
+    """A context manager that runs an async source on the loop and iterates its items
+    (the shared part of `SyncBatch` and `SyncAudioStream`): entered once, iterated
+    only inside its block."""
+
+    _AGAIN = "this can be entered only once"
+    _OUTSIDE = "use it in a `with` block"
+
+    def __init__(self, pipe: _Pipe[T]) -> None:
+        self._pipe = pipe
+        self._entered = False
+
+    def __enter__(self: PipedSelf) -> PipedSelf:
+        if self._entered:
+            raise ConfigurationError(self._AGAIN)
+        self._pipe.open()
+        self._entered = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._pipe.close()
+
+    def __iter__(self: PipedSelf) -> PipedSelf:
+        if not self._entered:
+            raise TypeError(self._OUTSIDE)
+        return self
+
+    def __next__(self) -> T:
+        return self._pipe.next()
+
+
+class SyncBatch(_Piped[GenerationResult[R, O]], Generic[R, O]):
     """A running batch for the blocking `Client`: a context manager giving its results.
 
     ::
@@ -262,11 +299,16 @@ class SyncBatch(Generic[R, O]):
     jobs are released from the scheduler before the block is left.
     """
 
+    _AGAIN = "a batch can be run only once"
+    _OUTSIDE = (
+        "run a batch in `with client.music.generate_many(...) as results:` "
+        "and iterate over `results`"
+    )
+
     def __init__(self, loop: LoopThread, batch: Batch[R, O]) -> None:
+        super().__init__(_Pipe(loop, batch))
         self._loop = loop
         self._batch = batch
-        self._pipe: _Pipe[GenerationResult[R, O]] = _Pipe(loop, batch)
-        self._entered = False
 
     @property
     def busy(self) -> int:
@@ -296,34 +338,8 @@ class SyncBatch(Generic[R, O]):
         """The file the journal says ``result``'s audio was saved at, if any."""
         return self._batch.journaled_file(result)
 
-    def __enter__(self) -> SyncBatch[R, O]:
-        if self._entered:
-            raise ConfigurationError("a batch can be run only once")
-        self._pipe.open()
-        self._entered = True
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._pipe.close()
-
-    def __iter__(self) -> SyncBatch[R, O]:
-        if not self._entered:
-            raise TypeError(
-                "run a batch in `with client.music.generate_many(...) as results:` "
-                "and iterate over `results`"
-            )
-        return self
-
-    def __next__(self) -> GenerationResult[R, O]:
-        return self._pipe.next()
-
-
-class SyncAudioStream:
+class SyncAudioStream(_Piped[bytes]):
     """A finished track's bytes for the blocking `Client`: a context manager and iterator.
 
     ::
@@ -333,10 +349,12 @@ class SyncAudioStream:
                 sink.write(chunk)
     """
 
+    _AGAIN = "a stream can be read only once: call stream_audio again"
+    _OUTSIDE = "use `with client.stream_audio(track) as audio:`"
+
     def __init__(self, loop: LoopThread, stream: AudioStream) -> None:
+        super().__init__(_Pipe(loop, stream))
         self._stream = stream
-        self._pipe: _Pipe[bytes] = _Pipe(loop, stream)
-        self._entered = False
 
     @property
     def total(self) -> int | None:
@@ -352,26 +370,3 @@ class SyncAudioStream:
     def resumed_at(self) -> int | None:
         """The byte a resumed download went on from (a 206 answer), else ``None``."""
         return self._stream.resumed_at
-
-    def __enter__(self) -> SyncAudioStream:
-        if self._entered:
-            raise ConfigurationError("a stream can be read only once: call stream_audio again")
-        self._pipe.open()
-        self._entered = True
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._pipe.close()
-
-    def __iter__(self) -> SyncAudioStream:
-        if not self._entered:
-            raise TypeError("use `with client.stream_audio(track) as audio:`")
-        return self
-
-    def __next__(self) -> bytes:
-        return self._pipe.next()
