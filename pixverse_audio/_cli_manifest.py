@@ -22,7 +22,7 @@ import contextlib
 import json
 import os
 import re
-import tempfile
+import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -240,8 +240,12 @@ def _jsonl(line: Mapping[str, Any]) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` at once: a crash leaves the old file or the new one."""
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace ``path`` with ``text`` at once: a crash leaves the old file or the new one.
+
+    The file gets the mode the user's umask gives new files, as the MP3s do.
+    """
+    name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+    handle = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)

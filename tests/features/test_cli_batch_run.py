@@ -215,6 +215,9 @@ def test_a_killed_runs_temporary_files_are_removed_and_nothing_else(
     assert names.isdisjoint(leftovers)
     assert set(others) <= names
     assert (out_dir / "one.mp3").is_file()
+    mode = (out_dir / "one.mp3").stat().st_mode & 0o777  # what the umask gives new files
+    for written in ("manifest.jsonl", "batch.json"):
+        assert (out_dir / written).stat().st_mode & 0o777 == mode
 
 
 def test_plain_text_speech_with_a_voice(
