@@ -77,9 +77,59 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="Make every job take exactly this many API seconds  [default: realistic ranges]",
     )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        type=_fault,
+        metavar="ROUTE:KIND[:SHARE]",
+        help="Inject a fault on a share of ROUTE's requests (repeatable), e.g. "
+        "music.create:drop_after:0.1. KIND: drop_before, drop_after (the request is "
+        "acted on, then the connection dropped), malformed, delay=SECONDS or an HTTP "
+        "status (400 to 599); SHARE 0 to 1 (default 1). ROUTE: music.create, "
+        "music.list, speech.create, scheduler.cancel, media and the like (a wrong one "
+        "lists them all), or * for every route.",
+    )
     add("--quiet", action="store_true", help="Log only errors.")
     p.add_argument("-h", "--help", action="help", help="Show this message and exit.")
     return p
+
+
+def _fault(text: str) -> tuple[str, Any, float]:
+    """``ROUTE:KIND[:SHARE]`` as the arguments of `Faults.add` (argparse reports errors)."""
+    from ._faults import ROUTES, Fault
+
+    route, _, rest = text.partition(":")
+    kind, _, share = rest.partition(":")
+    if route != "*" and route not in ROUTES:
+        raise argparse.ArgumentTypeError(f"unknown route {route!r}; known: {', '.join(ROUTES)}")
+    try:
+        probability = float(share) if share else 1.0
+    except ValueError:
+        probability = -1.0
+    if not 0.0 <= probability <= 1.0:
+        raise argparse.ArgumentTypeError(f"the share {share!r} is not a number within 0..1")
+    name, _, value = kind.partition("=")
+    plain = {"drop_before": Fault("drop_before"), "drop_after": Fault("drop_after")}
+    plain["malformed"] = Fault("malformed")
+    if name in plain and not value:
+        return route, plain[name], probability
+    seconds = _number(value) if name == "delay" else None
+    if seconds is not None and 0 <= seconds <= 3600:
+        return route, Fault("delay", seconds=seconds), probability
+    if name.isdigit() and 400 <= int(name) <= 599 and not value:
+        return route, Fault("status", status=int(name)), probability
+    raise argparse.ArgumentTypeError(
+        f"unknown fault {kind!r}: drop_before, drop_after, malformed, delay=SECONDS "
+        "(0 to 3600) or a status from 400 to 599"
+    )
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"pixverse-audio emulator: {exc}", file=sys.stderr)
         return 2
+    for route, fault, probability in args.fault:
+        emulator.faults.add(route, fault, probability=probability)
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:

@@ -1,13 +1,13 @@
 """Crash tests: `pixverse-audio batch run` killed again and again, restarted until it ends.
 
-The command runs as a subprocess (its own interpreter, the default client
-settings, on asyncio or on trio) against the emulator served over HTTP on
-loopback, the server `pixverse-audio emulator` runs, here in the test's process
-so its own records can be read: 3 accounts x maxJobs 4, jobs of one real
-second, 10% of jobs FAILED. The run is stopped at seeded random moments (SIGKILL,
-or SIGINT for the graceful path), optionally while the emulator drops the
-connection of some creates after making their job, and started again each time
-until it exits 0. Then, from the emulator's records and the batch directory:
+Two processes, as a user runs them: `pixverse-audio emulator` (3 accounts x
+maxJobs 4, jobs of one real second, 10% of jobs FAILED, optionally
+``--fault music.create:drop_after:SHARE``: the server makes the job, then drops
+the connection) and `pixverse-audio batch run` against it (the default client
+settings, on asyncio or on trio). The run is stopped at seeded random moments
+(SIGKILL, or SIGINT for the graceful path) and started again each time until
+it exits 0. Then, from the emulator's own answers (every account's job list,
+the scheduler, the media host) and the batch directory:
 
 - every request has exactly one line in the manifest, ``done``, with its file;
 - no job is handed to two requests, every successful job is some request's,
@@ -24,22 +24,28 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import select
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
 import httpx
 import pytest
 
-from pixverse_audio.emulator import Emulator, Fault, Timing
-from tests.features.test_cli import api, served, subprocess_env
+from pixverse_audio import AudioStatus, Client, Track
+from pixverse_audio.emulator import DEFAULT_TOKEN
+from tests.features.test_cli import subprocess_env
 
 BACKENDS = ("asyncio", "trio")
 OWN_FILES = {"journal.sqlite", "journal.sqlite.lock", "manifest.jsonl", "batch.json"}
+CLI = [sys.executable, "-m", "pixverse_audio._cli"]
 
 
 @attrs.frozen
@@ -58,26 +64,41 @@ def prompts(count: int) -> list[str]:
     return [f"crash prompt {i - i % 10 if i % 10 == 9 else i}" for i in range(count)]
 
 
-def run_until_done(plan: Plan, backend: str, tmp_path: Path) -> tuple[Emulator, list[int]]:
-    """Run the batch, stopping it ``plan.stops`` times, then until it exits 0; check it."""
-    emulator = Emulator(
-        accounts=3,
-        max_jobs=4,
-        failure_rate=0.1,
-        seed=plan.seed,
-        music_timing=Timing.fixed(1.0, audio=2.0),
-    )
+@contextmanager
+def emulator_process(plan: Plan) -> Iterator[str]:
+    """`pixverse-audio emulator` on a free port, for ``plan``; its URL."""
+    argv = [*CLI, "emulator", "--port", "0", "--accounts", "3", "--max-jobs", "4", "--quiet"]
+    argv += ["--failure-rate", "0.1", "--seed", str(plan.seed)]
+    argv += ["--speed", "60", "--job-seconds", "60"]  # jobs of one real second
     if plan.drop_creates:
-        emulator.faults.add("music.create", Fault("drop_after"), probability=plan.drop_creates)
+        argv += ["--fault", f"music.create:drop_after:{plan.drop_creates}"]
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env()
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, "the emulator printed nothing"
+            banner = proc.stdout.readline()
+            found = re.search(r"http://[\d.]+:\d+", banner)
+            assert found, (banner, proc.stderr.read() if proc.stderr else "")
+            yield found.group(0)
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=15)
+
+
+def run_until_done(plan: Plan, backend: str, tmp_path: Path) -> list[int]:
+    """Run the batch, stopping it ``plan.stops`` times, then until it exits 0; check it."""
     source = tmp_path / "prompts.txt"
     source.write_text("\n".join(prompts(plan.prompts)) + "\n", encoding="utf-8")
     out = tmp_path / "out"
     rng = random.Random(f"crash:{plan.seed}:{backend}")
     expected_run = 1.5 * (plan.prompts / 12 + 1)  # seconds a whole run takes, roughly
     codes: list[int] = []
-    with served(emulator) as url:
-        argv = [sys.executable, "-m", "pixverse_audio._cli", *api(url, emulator)]
-        argv += ["--backend", backend, "batch", "run", str(source), "--out", str(out)]
+    with emulator_process(plan) as url:
+        argv = [*CLI, "--base-url", url, "--token", DEFAULT_TOKEN, "--backend", backend]
+        argv += ["batch", "run", str(source), "--out", str(out)]
         argv += ["--max-attempts", "20", "--resubmit-after", "1", "--json"]
         for run in range(plan.stops + 30):
             stop_at = rng.uniform(0.2, expected_run) if run < plan.stops else None
@@ -90,8 +111,8 @@ def run_until_done(plan: Plan, backend: str, tmp_path: Path) -> tuple[Emulator, 
             time.sleep(0.5 if stop_at is not None else 1.1)
         else:
             raise AssertionError(f"the batch never finished: exit codes {codes}")
-        check(emulator, out, plan.prompts)  # while the media host still serves
-    return emulator, codes
+        check(url, out, plan.prompts)
+    return codes
 
 
 def run_once(argv: list[str], stop_at: float | None, signum: signal.Signals) -> tuple[int, str]:
@@ -115,8 +136,8 @@ def run_once(argv: list[str], stop_at: float | None, signum: signal.Signals) -> 
     return proc.returncode, stderr
 
 
-def check(emulator: Emulator, out: Path, count: int) -> None:
-    """The promises of a durable batch, from the emulator's records and the directory."""
+def check(url: str, out: Path, count: int) -> None:
+    """The promises of a durable batch, from the emulator's answers and the directory."""
     texts = prompts(count)
     lines = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
     keys = [line["key"] for line in lines]
@@ -127,31 +148,36 @@ def check(emulator: Emulator, out: Path, count: int) -> None:
         line for line in lines if line["status"] != "done"
     ]
 
-    jobs = list(emulator.jobs.values())
-    completed = {job.audio_id for job in jobs if not job.fails}
-    failed = [job for job in jobs if job.fails]
+    with Client(DEFAULT_TOKEN, base_url=url) as client:
+        accounts = [account.email for account in client.accounts.list()]
+        assert len(accounts) == 3
+        jobs: list[Track] = [job for a in accounts for job in client.music.list(email=a)]
+        scheduled = client.scheduler.list()
+    assert all(job.final for job in jobs)
+    completed = {job.audio_id: job for job in jobs if job.status == AudioStatus.COMPLETED}
+    failed = [job for job in jobs if job.status == AudioStatus.FAILED]
     handed = [line["job_id"] for line in lines]
     assert len(set(handed)) == count  # no job handed to two requests
-    assert set(handed) == completed  # every successful job is some request's
+    assert set(handed) == set(completed)  # every successful job is some request's
     assert len(jobs) == count + len(failed)  # no create beyond the FAILED retries
-    by_prompt = Counter(job.prompt for job in jobs if not job.fails)
-    assert by_prompt == Counter(texts)
+    assert Counter(job.prompt for job in completed.values()) == Counter(texts)
+    assert scheduled == []  # the scheduler is empty
+    auth = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    stats = httpx.get(f"{url}/_emulator/stats", headers=auth).json()  # its own counters
+    assert sum(stats["creates"].values()) == stats["jobs"] == len(jobs)
+    assert max(stats["peak_running"].values()) <= 4
 
-    assert emulator.running() == []  # the scheduler is empty
     files = {p.name for p in out.iterdir()}
     assert files == OWN_FILES | {line["file"] for line in lines}, files - OWN_FILES
-    ids = {job.audio_id: job for job in jobs}
-    with httpx.Client(base_url=emulator.media_url) as media:  # the media host's own sizes
+    with httpx.Client() as media:  # the media host's own sizes
         for line in lines:
-            url = media_url(emulator, ids[line["job_id"]])
-            served_size = len(media.get(url).content)
-            assert (out / line["file"]).stat().st_size == served_size, line
-
-
-def media_url(emulator: Emulator, job: object) -> str:
-    """Where the media host serves ``job``'s MP3."""
-    asset = getattr(job, "asset_id")  # noqa: B009 - an EmulatedJob
-    return f"/pixverse/audio/music/{asset}.mp3"
+            track = completed[line["job_id"]]
+            assert track.url is not None
+            served = media.get(track.url)
+            assert served.status_code == 200
+            size = int(served.headers["content-length"])
+            assert size == len(served.content) == track.file_size
+            assert (out / line["file"]).stat().st_size == size, line
 
 
 SMALL = [
@@ -180,5 +206,5 @@ def test_a_stopped_batch_resumes_without_paying_twice(
 @pytest.mark.parametrize("plan", FULL)
 def test_soak_200_prompts_stopped_5_times(plan: Plan, backend: str, tmp_path: Path) -> None:
     """The acceptance's crash test: 200 prompts, 5 seeded stops, restarted until exit 0."""
-    emulator, codes = run_until_done(plan, backend, tmp_path)
-    print(f"\ncrash[{backend}]: exit codes {codes}, {len(emulator.jobs)} jobs")
+    codes = run_until_done(plan, backend, tmp_path)
+    print(f"\ncrash[{backend}]: exit codes {codes}")

@@ -23,7 +23,9 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from pixverse_audio import AsyncClient, SpeechClip, Track
-from pixverse_audio.emulator import DEFAULT_TOKEN, Emulator, serve_emulator
+from pixverse_audio.emulator import DEFAULT_TOKEN, Emulator, Fault, serve_emulator
+from pixverse_audio.emulator import _server as emulator_server
+from pixverse_audio.emulator.__main__ import main as emulator_main
 
 V2 = "/v2/pixverse"
 EMAIL = "account1@emulator.test"
@@ -295,3 +297,51 @@ def test_cli_serves() -> None:
         "account3@emulator.test",
     ]
     assert denied.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("spec", "why"),
+    [
+        ("bogus:drop_after", "unknown route 'bogus'"),
+        ("music.create:explode", "unknown fault 'explode'"),
+        ("music.create:drop_after:1.5", "not a number within 0..1"),
+        ("music.create:drop_after:x", "not a number within 0..1"),
+        ("music.create:delay=-1", "unknown fault 'delay=-1'"),
+        ("music.create:399", "unknown fault '399'"),
+        ("music.create:drop_after=3", "unknown fault 'drop_after=3'"),
+    ],
+)
+def test_cli_refuses_a_bad_fault_before_serving(
+    spec: str, why: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A --fault that does not parse is a usage error (exit 2) naming what is wrong."""
+    monkeypatch.setattr(emulator_server, "bind", _never)
+    assert emulator_main(["--port", "0", "--fault", spec]) == 2
+    err = capsys.readouterr().err
+    assert "argument --fault" in err
+    assert why in err
+
+
+def _never(*args: object) -> object:
+    raise AssertionError("the port was bound")
+
+
+def test_cli_faults_reach_the_served_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each --fault is added to the emulator the command serves, with its share."""
+    served: list[Emulator] = []
+
+    def capture(emulator: Emulator, sock: socket.socket, **kwargs: Any) -> None:
+        sock.close()
+        served.append(emulator)
+
+    monkeypatch.setattr(emulator_server, "run_emulator", capture)
+    argv = ["--port", "0", "--quiet", "--fault", "music.create:drop_after:0.25"]
+    argv += ["--fault", "media:503", "--fault", "*:delay=0.5:0"]
+    assert emulator_main(argv) == 0
+    (emulator,) = served
+    faults = emulator.faults
+    assert faults.next_for("media") == Fault("status", status=503)  # share 1: every time
+    assert faults.next_for("music.list") is None  # share 0 on every route
+    dropped = sum(faults.next_for("music.create") is not None for _ in range(400))
+    assert 60 <= dropped <= 140  # about a quarter
+    assert faults.next_for("music.create") in (None, Fault("drop_after"))
