@@ -69,7 +69,9 @@ def emulator_process(plan: Plan) -> Iterator[str]:
     """`pixverse-audio emulator` on a free port, for ``plan``; its URL."""
     argv = [*CLI, "emulator", "--port", "0", "--accounts", "3", "--max-jobs", "4", "--quiet"]
     argv += ["--failure-rate", "0.1", "--seed", str(plan.seed)]
-    argv += ["--speed", "60", "--job-seconds", "60"]  # jobs of one real second
+    # jobs of one second on a clock at real speed: reconciliation compares the server's
+    # stamps with this machine's clock, as it does against useapi.net
+    argv += ["--speed", "1", "--job-seconds", "1"]
     if plan.drop_creates:
         argv += ["--fault", f"music.create:drop_after:{plan.drop_creates}"]
     with subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -94,16 +96,19 @@ def run_until_done(plan: Plan, backend: str, tmp_path: Path) -> list[int]:
     source.write_text("\n".join(prompts(plan.prompts)) + "\n", encoding="utf-8")
     out = tmp_path / "out"
     rng = random.Random(f"crash:{plan.seed}:{backend}")
-    expected_run = 1.5 * (plan.prompts / 12 + 1)  # seconds a whole run takes, roughly
     codes: list[int] = []
+    logs: list[str] = []
     with emulator_process(plan) as url:
         argv = [*CLI, "--base-url", url, "--token", DEFAULT_TOKEN, "--backend", backend]
         argv += ["batch", "run", str(source), "--out", str(out)]
         argv += ["--max-attempts", "20", "--resubmit-after", "1", "--json"]
         for run in range(plan.stops + 30):
-            stop_at = rng.uniform(0.2, expected_run) if run < plan.stops else None
+            # a moment within what is left of the batch (12 one-second jobs at a time)
+            left = plan.prompts - finished(out)
+            stop_at = rng.uniform(0.2, 0.8 + left / 12) if run < plan.stops else None
             code, stderr = run_once(argv, stop_at, plan.signal)
             codes.append(code)
+            logs.append(f"run {run}: stop at {stop_at}, exit {code}\n{stderr[-2000:]}")
             if code == 0 and stop_at is None:
                 break
             assert "Traceback" not in stderr, stderr
@@ -111,8 +116,20 @@ def run_until_done(plan: Plan, backend: str, tmp_path: Path) -> list[int]:
             time.sleep(0.5 if stop_at is not None else 1.1)
         else:
             raise AssertionError(f"the batch never finished: exit codes {codes}")
-        check(url, out, plan.prompts)
+        try:
+            check(url, out, plan.prompts)
+        except AssertionError:
+            print("\n".join(logs))  # what each run said, for the report
+            raise
     return codes
+
+
+def finished(out: Path) -> int:
+    """Requests with a final line in the manifest so far."""
+    try:
+        return len((out / "manifest.jsonl").read_text(encoding="utf-8").splitlines())
+    except OSError:
+        return 0
 
 
 def run_once(argv: list[str], stop_at: float | None, signum: signal.Signals) -> tuple[int, str]:
@@ -158,6 +175,10 @@ def check(url: str, out: Path, count: int) -> None:
     failed = [job for job in jobs if job.status == AudioStatus.FAILED]
     handed = [line["job_id"] for line in lines]
     assert len(set(handed)) == count  # no job handed to two requests
+    unhanded = [
+        (job.audio_id, job.prompt) for job in completed.values() if job.audio_id not in handed
+    ]
+    assert unhanded == [], [line for line in lines if line["prompt"] in dict(unhanded).values()]
     assert set(handed) == set(completed)  # every successful job is some request's
     assert len(jobs) == count + len(failed)  # no create beyond the FAILED retries
     assert Counter(job.prompt for job in completed.values()) == Counter(texts)
