@@ -12,9 +12,13 @@ its content and position: ``<position>-<hash of the content>``). Its state:
 
 Every job id ever created for a request is kept (``job_ids``), so a resumed
 batch never takes one of them for another request's. Writes run in a worker
-thread, one at a time (WAL mode, ``synchronous=NORMAL``: a killed process
-loses nothing committed). One process at a time: the journal is locked with
-an advisory file lock beside it for as long as a batch runs.
+thread, one at a time, in WAL mode: a killed process loses nothing committed.
+A write-ahead mark is committed with ``synchronous=FULL`` (on disk, through an
+operating-system crash or a power cut, before its create is sent); the other
+rows with ``NORMAL``, so a power cut may lose the last of them, and the next
+run finds again what they said (a job by reconciliation, a result by following
+its job) without paying twice. One process at a time: the journal is locked
+with an advisory file lock beside it for as long as a batch runs.
 """
 
 from __future__ import annotations
@@ -162,6 +166,7 @@ class Journal:
         self._pending: list[tuple[Any, ...]] = []
         self._next: _Flush | None = None  # made in open(), inside the event loop
         self._flushing = False
+        self._synchronous = "NORMAL"
 
     async def open(self, kind: str) -> dict[str, Entry]:
         """Lock and open the journal of a ``kind`` batch; every request's entry by key.
@@ -185,6 +190,7 @@ class Journal:
             )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            self._synchronous = "NORMAL"
             db.executescript(_SCHEMA)
             meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
             if not meta:
@@ -261,6 +267,10 @@ class Journal:
             db = self._db
             if db is None:
                 raise JournalError(f"{self.path} is closed")
+            synchronous = "FULL" if last else "NORMAL"  # a mark is on disk before its create
+            if synchronous != self._synchronous:
+                db.execute(f"PRAGMA synchronous={synchronous}")
+                self._synchronous = synchronous
             db.execute("BEGIN")
             try:
                 db.executemany(_INSERT, rows)

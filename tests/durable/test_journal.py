@@ -97,6 +97,33 @@ async def test_queued_and_awaited_writes_land_in_the_order_they_were_made(
     assert rows["b"].state == SENDING
 
 
+async def test_a_mark_is_committed_to_disk_and_other_rows_are_not_waited_for(
+    tmp_path: Path,
+) -> None:
+    """An awaited save (a write-ahead mark) commits with synchronous=FULL, a queued row
+    with NORMAL: the mark survives a power cut before its create is sent."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    await journal.open("music")
+    db = journal._db
+    assert db is not None
+
+    def synchronous() -> int:
+        return int(db.execute("PRAGMA synchronous").fetchone()[0])
+
+    mark = Entry(key="a", position=0, content="{}", state=SENDING)
+    await journal.save(mark)
+    assert synchronous() == 2  # FULL
+    mark.state, mark.job_id = "running", "job"
+    journal.save_soon(mark)
+    await anyio.sleep(3 * _journal.GATHER)  # the writer commits it
+    assert synchronous() == 1  # NORMAL
+    await journal.save(Entry(key="b", position=1, content="{}", state=SENDING))
+    assert synchronous() == 2
+    await journal.close()
+    rows = {row.key: row.state for row in read(tmp_path / "journal.sqlite")[1]}
+    assert rows == {"a": "running", "b": SENDING}
+
+
 async def test_a_finished_journal_replays_without_asking_the_api(tmp_path: Path) -> None:
     """Every result comes back from the journal: same tracks, no request of any kind."""
     server = emulator()
