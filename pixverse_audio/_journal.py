@@ -178,6 +178,8 @@ class Journal:
         entries = await anyio.to_thread.run_sync(self._open, kind)
         self._next = _Flush()
         self._stopping = False
+        self._queue.clear()
+        self._queued.clear()
         self._writer = threading.Thread(target=self._write_queued, name="journal", daemon=True)
         self._writer.start()
         return entries
@@ -231,6 +233,7 @@ class Journal:
                             await anyio.to_thread.run_sync(self._write, rows)
                         except Exception as exc:  # sqlite3's, or a full disk's
                             done.error = exc
+                            self._fail_pending(exc)  # saves that came meanwhile fail too
                             raise JournalError(f"{self.path} could not be written: {exc}") from exc
                         finally:
                             done.done.set()
@@ -239,8 +242,25 @@ class Journal:
         if batch.error is not None:
             raise JournalError(f"{self.path} could not be written: {batch.error}")
 
+    def _fail_pending(self, error: Exception) -> None:
+        """End the saves waiting for the next commit with ``error`` (their rows unwritten)."""
+        waiting, self._next = self._next, _Flush()
+        self._pending = []
+        if waiting is not None:
+            waiting.error = error
+            waiting.done.set()
+
     def save_soon(self, entry: Entry) -> None:
-        """Queue ``entry`` for the writer thread (committed within moments, in order)."""
+        """Queue ``entry`` for the writer thread (committed within moments, in order).
+
+        A write that fails leaves its rows queued: the next write (a mark's,
+        or the one `close` makes) tries them again and raises if it fails too.
+
+        Raises:
+            JournalError: The journal is closed.
+        """
+        if self._db is None:
+            raise JournalError(f"{self.path} is closed")
         self._queue.append(_row(entry))
         self._queued.set()
 
@@ -250,39 +270,58 @@ class Journal:
             if not self._stopping:
                 time.sleep(GATHER)  # let the writes of the moment queue up: one commit for all
             self._queued.clear()  # before the write drains the queue: a later row sets it
-            self._write(None)
+            with contextlib.suppress(Exception):  # its rows stay queued: the next write retries
+                self._write(None)
             if self._stopping:
                 return
 
     def _write(self, last: list[tuple[Any, ...]] | None) -> None:
-        """Write whatever is queued, then ``last``, in one transaction."""
+        """Write whatever is queued, then ``last``, in one transaction.
+
+        If the write fails, the queued rows go back to the front of the queue
+        (a later write tries them again) and the error is raised.
+        """
         with self._writing:
-            rows = []
+            queued = []
             while self._queue:
-                rows.append(self._queue.popleft())
-            if last is not None:
-                rows.extend(last)
+                queued.append(self._queue.popleft())
+            rows = queued if last is None else [*queued, *last]
             if not rows:
                 return
-            db = self._db
-            if db is None:
-                raise JournalError(f"{self.path} is closed")
-            synchronous = "FULL" if last else "NORMAL"  # a mark is on disk before its create
-            if synchronous != self._synchronous:
-                db.execute(f"PRAGMA synchronous={synchronous}")
-                self._synchronous = synchronous
-            db.execute("BEGIN")
             try:
-                db.executemany(_INSERT, rows)
+                self._commit(rows, "NORMAL" if last is None else "FULL")
             except BaseException:
-                db.execute("ROLLBACK")
+                self._queue.extendleft(reversed(queued))
                 raise
+
+    def _commit(self, rows: list[tuple[Any, ...]], synchronous: str) -> None:
+        """One transaction; ``FULL`` for a write-ahead mark: on disk before its create."""
+        db = self._db
+        if db is None:
+            raise JournalError(f"{self.path} is closed")
+        if synchronous != self._synchronous:
+            db.execute(f"PRAGMA synchronous={synchronous}")
+            self._synchronous = synchronous
+        db.execute("BEGIN")
+        try:
+            db.executemany(_INSERT, rows)
             db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     async def close(self) -> None:
-        """Write what is queued, close the file and give up the lock."""
+        """Write what is queued, close the file and give up the lock (whatever happens).
+
+        Raises:
+            JournalError: What was queued could not be written.
+        """
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(self._close)
+            try:
+                await anyio.to_thread.run_sync(self._close)
+            except (sqlite3.Error, OSError) as exc:
+                raise JournalError(f"{self.path} could not be written: {exc}") from exc
 
     def _close(self) -> None:
         writer, self._writer = self._writer, None
@@ -290,15 +329,18 @@ class Journal:
             self._stopping = True
             self._queued.set()
             writer.join()
-        if self._db is not None:
-            self._write(None)  # anything queued after the writer's last commit
-        with self._writing:
-            db, self._db = self._db, None
-            if db is not None:
-                db.close()
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            lock.close()  # closing the file releases its lock
+        try:
+            if self._db is not None:
+                self._write(None)  # what the writer did not get to, or could not write
+        finally:
+            self._queue.clear()
+            with self._writing:
+                db, self._db = self._db, None
+                if db is not None:
+                    db.close()
+            lock, self._lock = self._lock, None
+            if lock is not None:
+                lock.close()  # closing the file releases its lock
 
 
 class _Flush:

@@ -229,11 +229,14 @@ class Scheduler:
                 raise error
             events.emit("unknown", email=email)
             lost = Lost(kind, request, email, box["sent"], error)
+            job_id = None
             with anyio.CancelScope(shield=True) as scope:
                 scope.deadline = anyio.current_time() + 6 * CLEANUP_SECONDS
                 job_id = await self.reconciler.settle(lost)
                 if answered is not None:  # adopted: as good as answered
                     answered(job_id)
+            if job_id is None:  # the reconciliation's own deadline passed
+                raise error
             events.emit("adopted", job_id=job_id, email=email)
             return Job(audio_id=job_id), box["sent"], box.get("answered", time.time())
         if "job" not in box:  # the cleanup budget ran out before an answer came

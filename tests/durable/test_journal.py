@@ -3,6 +3,8 @@ one runner per journal, and a credit budget (emulator, asyncio and trio)."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -122,6 +124,87 @@ async def test_a_mark_is_committed_to_disk_and_other_rows_are_not_waited_for(
     await journal.close()
     rows = {row.key: row.state for row in read(tmp_path / "journal.sqlite")[1]}
     assert rows == {"a": "running", "b": SENDING}
+
+
+class FailingCommits:
+    """Makes a journal's next ``times`` commits fail as a full disk would."""
+
+    def __init__(self, journal: Journal, times: int, delay: float = 0.0) -> None:
+        self.times, self.delay = times, delay
+        self.failed = threading.Event()
+        self._commit = journal._commit
+        journal._commit = self  # type: ignore[method-assign]
+
+    def __call__(self, rows: list[Any], synchronous: str) -> None:
+        if self.times > 0:
+            self.times -= 1
+            time.sleep(self.delay)
+            self.failed.set()
+            raise sqlite3.OperationalError("database or disk is full")
+        self._commit(rows, synchronous)
+
+
+def rows_of(path: Path) -> dict[str, str]:
+    return {row.key: row.state for row in read(path)[1]}
+
+
+async def test_rows_of_a_failed_queued_write_are_written_by_the_next_one(
+    tmp_path: Path,
+) -> None:
+    """The writer thread's failed commit keeps its rows queued; the next mark writes them."""
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    await journal.open("music")
+    failing = FailingCommits(journal, times=1)
+    journal.save_soon(Entry(key="a", position=0, content="{}", state="running", job_id="j"))
+    assert await anyio.to_thread.run_sync(failing.failed.wait, 5)  # the writer met it
+    await journal.save(Entry(key="b", position=1, content="{}", state=SENDING))
+    await journal.close()
+    assert rows_of(path) == {"a": "running", "b": SENDING}
+
+
+async def test_a_close_that_cannot_write_says_so_and_gives_up_the_lock(tmp_path: Path) -> None:
+    """close() raises JournalError when the last rows cannot be written, and still closes
+    the file and its lock: the journal can be opened again at once."""
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path)
+    await journal.open("music")
+    await journal.save(Entry(key="a", position=0, content="{}", state=SENDING))
+    FailingCommits(journal, times=99)
+    journal.save_soon(Entry(key="a", position=0, content="{}", state="running", job_id="j"))
+    with pytest.raises(JournalError, match="could not be written: database or disk is full"):
+        await journal.close()
+    with pytest.raises(JournalError, match="is closed"):
+        journal.save_soon(Entry(key="b", position=1, content="{}", state=SENDING))
+    again = Journal(path)
+    assert await again.open("music")  # not "another process is running the batch"
+    await again.close()
+    assert rows_of(path) == {"a": SENDING}  # the mark, committed before
+
+
+async def test_marks_waiting_on_a_commit_that_fails_fail_too(tmp_path: Path) -> None:
+    """Marks that arrive while a failing commit is under way end with JournalError (their
+    creates are not sent), rather than waiting for ever."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    await journal.open("music")
+    FailingCommits(journal, times=1, delay=0.2)
+    errors: list[BaseException] = []
+
+    async def mark(key: str) -> None:
+        try:
+            await journal.save(Entry(key=key, position=0, content="{}", state=SENDING))
+        except JournalError as exc:
+            errors.append(exc)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(mark, "first")
+            await anyio.sleep(0.05)  # the first is committing
+            group.start_soon(mark, "second")
+    assert len(errors) == 2
+    await journal.save(Entry(key="third", position=2, content="{}", state=SENDING))
+    await journal.close()
+    assert rows_of(tmp_path / "journal.sqlite") == {"third": SENDING}
 
 
 async def test_a_finished_journal_replays_without_asking_the_api(tmp_path: Path) -> None:

@@ -459,3 +459,17 @@ async def test_a_create_answered_after_the_deadline_is_released() -> None:
     assert gate.deletes() == {job.audio_id: 1}
     assert not job.tracked
     assert emulator.running() == []
+
+
+@pytest.mark.usefixtures("short_cleanup")
+async def test_a_reconciliation_past_its_deadline_ends_as_an_unknown_outcome() -> None:
+    """A lost create whose reconciliation cannot finish within its bound (6 cleanup budgets,
+    here 3.6 s: the account's list answers late) ends with OutcomeUnknownError."""
+    emulator = Emulator(accounts=1, max_jobs=2, music_timing=Timing.fixed(0.1))
+    emulator.faults.drop("music.create", after=True)
+    emulator.faults.add("music.list", Fault("delay", seconds=5.0))
+    client, _, _ = wired(emulator)
+    async with client:
+        with anyio.fail_after(20), pytest.raises(OutcomeUnknownError):
+            await client.music.generate("a song whose answer is lost")
+    assert emulator.stats().requests["music.create"] == 1  # never resent
