@@ -19,7 +19,14 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``pixverse-audio`` with ``argv`` (default: the process arguments)."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:  # Ctrl-C before a command's own handling began (imports)
+        print("pixverse-audio: interrupted", file=sys.stderr)
+        return INTERRUPTED
+
+
+def _main(args: list[str]) -> int:
     if args[:1] == ["emulator"]:  # needs only the emulator extra
         try:
             from .emulator.__main__ import main as emulator_main

@@ -67,7 +67,7 @@ follows it), ``budget`` a request ``--max-credits`` kept from being created."""
 
 
 _LEFTOVER: Final = re.compile(
-    r"\.(?:(?P<audio>.+)\.[0-9a-f]{8}\.part|(?:manifest\.jsonl|batch\.json)\..+\.tmp)"
+    r"\.(?:(?P<audio>.+)\.[0-9a-f]{8}\.part|(?:manifest\.jsonl|batch\.json)\.[0-9a-z_]{8}\.tmp)"
 )
 """The temporary files a run makes in DIR: a download's, and an atomic rewrite's."""
 
@@ -247,7 +247,13 @@ def _write_atomic(path: Path, text: str) -> None:
     name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
     handle = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file = os.fdopen(handle, "w", encoding="utf-8")
+    except BaseException:
+        os.close(handle)
+        os.unlink(name)
+        raise
+    try:
+        with file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())

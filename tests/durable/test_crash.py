@@ -22,7 +22,9 @@ The default run has small batches (a few stops); the ``soak`` marker runs the
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
 import re
 import select
@@ -98,16 +100,18 @@ def run_until_done(plan: Plan, backend: str, tmp_path: Path) -> list[int]:
     rng = random.Random(f"crash:{plan.seed}:{backend}")
     codes: list[int] = []
     logs: list[str] = []
+    stopped_midway = 0  # stops that left requests without a result
     with emulator_process(plan) as url:
         argv = [*CLI, "--base-url", url, "--token", DEFAULT_TOKEN, "--backend", backend]
         argv += ["batch", "run", str(source), "--out", str(out)]
         argv += ["--max-attempts", "20", "--resubmit-after", "1", "--json"]
         for run in range(plan.stops + 30):
-            # a moment within what is left of the batch (12 one-second jobs at a time)
+            # a moment within the first half of what is left (12 one-second jobs at a time)
             left = plan.prompts - finished(out)
-            stop_at = rng.uniform(0.2, 0.8 + left / 12) if run < plan.stops else None
-            code, stderr = run_once(argv, stop_at, plan.signal)
+            stop_at = rng.uniform(0.0, 0.5 + left / 24) if run < plan.stops else None
+            code, stderr = run_once(argv, out, stop_at, plan.signal)
             codes.append(code)
+            stopped_midway += code != 0 and finished(out) < plan.prompts
             logs.append(f"run {run}: stop at {stop_at}, exit {code}\n{stderr[-2000:]}")
             if code == 0 and stop_at is None:
                 break
@@ -116,12 +120,25 @@ def run_until_done(plan: Plan, backend: str, tmp_path: Path) -> list[int]:
             time.sleep(0.5 if stop_at is not None else 1.1)
         else:
             raise AssertionError(f"the batch never finished: exit codes {codes}")
+        assert stopped_midway >= 1, codes
         try:
             check(url, out, plan.prompts)
         except AssertionError:
             print("\n".join(logs))  # what each run said, for the report
             raise
     return codes
+
+
+def wait_until_locked(proc: subprocess.Popen[str], lock: Path) -> None:
+    """Wait until ``proc`` holds ``lock`` open (its batch began), or has ended."""
+    deadline, wanted = time.monotonic() + 60, str(lock.resolve())
+    while proc.poll() is None:
+        assert time.monotonic() < deadline, "the batch never took its journal's lock"
+        with contextlib.suppress(OSError):  # fds come and go while they are read
+            fds = Path(f"/proc/{proc.pid}/fd")
+            if any(os.readlink(fd) == wanted for fd in fds.iterdir()):
+                return
+        time.sleep(0.01)
 
 
 def finished(out: Path) -> int:
@@ -132,12 +149,17 @@ def finished(out: Path) -> int:
         return 0
 
 
-def run_once(argv: list[str], stop_at: float | None, signum: signal.Signals) -> tuple[int, str]:
-    """Run the command; send ``signum`` after ``stop_at`` seconds (None: let it end)."""
+def run_once(
+    argv: list[str], out: Path, stop_at: float | None, signum: signal.Signals
+) -> tuple[int, str]:
+    """Run the command; send ``signum`` ``stop_at`` seconds after the batch began (it holds
+    the journal's lock), or let it end (``None``)."""
     with subprocess.Popen(  # noqa: S603 - our own interpreter and module
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env()
     ) as proc:
         try:
+            if stop_at is not None:
+                wait_until_locked(proc, out / "journal.sqlite.lock")
             try:
                 _, stderr = proc.communicate(timeout=stop_at if stop_at is not None else 120)
             except subprocess.TimeoutExpired:

@@ -117,8 +117,14 @@ async def test_a_mark_is_committed_to_disk_and_other_rows_are_not_waited_for(
     assert synchronous() == 2  # FULL
     mark.state, mark.job_id = "running", "job"
     journal.save_soon(mark)
-    await anyio.sleep(3 * _journal.GATHER)  # the writer commits it
-    assert synchronous() == 1  # NORMAL
+
+    def committed_normally() -> bool:  # once the writer thread commits it
+        deadline = time.monotonic() + 5
+        while synchronous() != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return synchronous() == 1  # NORMAL
+
+    assert await anyio.to_thread.run_sync(committed_normally)
     await journal.save(Entry(key="b", position=1, content="{}", state=SENDING))
     assert synchronous() == 2
     await journal.close()

@@ -787,3 +787,18 @@ def test_track_json_round_trips(capsys: pytest.CaptureFixture[str]) -> None:
     track = Track(**data)
     assert track.audio_id == audio_id
     assert track.completed
+
+
+def test_ctrl_c_before_a_command_takes_over_is_one_line_and_exit_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while the command still starts (importing, parsing) prints one line, no
+    traceback, and exits 130 like a Ctrl-C later on."""
+    import pixverse_audio._cli_app as cli_app
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_app.cli, "main", interrupted)
+    assert main(["music", "list"]) == 130
+    assert capsys.readouterr().err.splitlines() == ["pixverse-audio: interrupted"]

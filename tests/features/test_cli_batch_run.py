@@ -205,8 +205,13 @@ def test_a_killed_runs_temporary_files_are_removed_and_nothing_else(
     source = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "a", "key": "one"}])
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    leftovers = [".one.mp3.0a1b2c3d.part", ".manifest.jsonl.x1y2z3.tmp", ".batch.json.q9.tmp"]
+    leftovers = [
+        ".one.mp3.0a1b2c3d.part",
+        ".manifest.jsonl.x1y2_3ab.tmp",
+        ".batch.json.9f8e7d6c.tmp",
+    ]
     others = [".notes.mp3.0a1b2c3d.part", ".one.mp3.part", "keep.txt", ".manifest.jsonl.tmp"]
+    others += [".manifest.jsonl.my-notes.tmp", ".batch.json.0a1b2c3d.tmp.bak"]
     for name in leftovers + others:
         (out_dir / name).write_text("x", encoding="utf-8")
     code, _, err = run(capsys, backend, "batch", "run", str(source), "--out", str(out_dir))
