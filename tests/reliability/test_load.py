@@ -78,7 +78,8 @@ def established(port: int) -> tuple[int, int] | None:
     machine (parallel test workers among them) may hold connections whose port
     numbers happen to match.
     """
-    server = client = 0
+    server: set[str] = set()
+    client: set[str] = set()
     try:
         with open("/proc/net/tcp", encoding="ascii") as table:
             rows = table.read().splitlines()[1:]
@@ -90,9 +91,12 @@ def established(port: int) -> tuple[int, int] | None:
         local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
         if state != "01" or inode not in owned:  # ESTABLISHED, and ours
             continue
-        server += int(local.rpartition(":")[2], 16) == port
-        client += int(remote.rpartition(":")[2], 16) == port
-    return server, client
+        if int(local.rpartition(":")[2], 16) == port:
+            server.add(inode)
+        if int(remote.rpartition(":")[2], 16) == port:
+            client.add(inode)
+    # by inode: the kernel writes the table while it is read, so a row can come twice
+    return len(server), len(client)
 
 
 def percentile(samples: list[float], share: float) -> float:
