@@ -55,6 +55,7 @@ FAILED: Final = "failed"
 FINAL: Final = frozenset({DONE, FAILED})
 VERSION: Final = "1"
 GATHER: Final = 0.05  # seconds the writer waits for more writes before a commit
+MARK_GATHER: Final = 0.001  # seconds a mark waits for others to share its commit (an fsync)
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -225,6 +226,7 @@ class Journal:
             self._flushing = True
             try:
                 with anyio.CancelScope(shield=True):  # the others wait for these rows
+                    await anyio.sleep(MARK_GATHER)  # marks of the moment share one commit
                     while self._pending:
                         rows, self._pending = self._pending, []
                         done = self._next or _Flush()
