@@ -28,7 +28,7 @@ import anyio
 
 from benchmarks._common import emit, emulator_process, timed
 from pixverse_audio import AsyncClient, MusicRequest, PollPolicy
-from pixverse_audio._journal import _INSERT, _SCHEMA, DONE, VERSION, content_of, key_of
+from pixverse_audio._journal_rows import DONE, INSERT, SCHEMA, VERSION, content_of, key_of
 from pixverse_audio.emulator import DEFAULT_TOKEN
 
 JOB_SECONDS = 0.02
@@ -50,7 +50,7 @@ async def overhead_run(url: str, jobs: int, journal: Path | None) -> dict[str, A
 def write_finished(path: Path, requests: list[MusicRequest]) -> None:
     """A journal in which every one of ``requests`` is done, as a finished run leaves it."""
     db = sqlite3.connect(path)
-    db.executescript(_SCHEMA)
+    db.executescript(SCHEMA)
     db.executemany("INSERT INTO meta VALUES (?, ?)", [("kind", "music"), ("version", VERSION)])
     rows = []
     for index, request in enumerate(requests):
@@ -84,7 +84,7 @@ def write_finished(path: Path, requests: list[MusicRequest]) -> None:
                 time.time(),
             )
         )
-    db.executemany(_INSERT, rows)
+    db.executemany(INSERT, rows)
     db.commit()
     db.close()
 

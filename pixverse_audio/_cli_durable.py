@@ -47,7 +47,7 @@ from ._cli_run import check_output_dir, checked, read_requests
 from ._client import AsyncClient
 from ._errors import ValidationError
 from ._jobs import GenerationResult
-from ._journal import DONE, RUNNING, SENDING, Entry, content_of, key_of
+from ._journal_rows import DONE, RUNNING, SENDING, Entry, content_of, key_of
 from ._kinds import KINDS, Kind
 
 __all__ = ["batch"]

@@ -41,8 +41,8 @@ from ._errors import (
     ValidationError,
     WaitTimeoutError,
 )
-from ._journal import DONE, FAILED, RUNNING, SENDING, Entry, read
 from ._journal_codec import error_from, result_from
+from ._journal_rows import DONE, FAILED, RUNNING, SENDING, Entry, read
 from ._kinds import Kind
 from ._models import Track
 

@@ -31,17 +31,9 @@ from ._errors import (
     PixverseAudioError,
     ValidationError,
 )
-from ._journal import (
-    DONE,
-    FAILED,
-    RUNNING,
-    SENDING,
-    Entry,
-    Journal,
-    content_of,
-    key_of,
-)
+from ._journal import Journal
 from ._journal_codec import error_fields, error_from, result_fields, result_from
+from ._journal_rows import DONE, FAILED, RUNNING, SENDING, Entry, content_of, key_of
 from ._kinds import Kind
 from ._models import SpeechClip, Track
 from ._reconcile import Lost

@@ -24,121 +24,24 @@ with an advisory file lock beside it for as long as a batch runs.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import sqlite3
 import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Final, TypeVar
+from typing import IO, Any, Final
 
 import anyio
-import attrs
 
-from ._errors import (
-    JournalError,
-)
-from ._models import SpeechClip, Track
+from ._errors import JournalError
+from ._journal_rows import COLUMNS, INSERT, SCHEMA, VERSION, Entry, check_kind, entry_of, row_of
 
-__all__ = ["DONE", "FAILED", "RUNNING", "SENDING", "Entry", "Journal", "content_of", "key_of"]
+__all__ = ["Journal"]
 
-T = TypeVar("T", Track, SpeechClip)
-
-SENDING: Final = "sending"
-RUNNING: Final = "running"
-DONE: Final = "done"
-FAILED: Final = "failed"
-FINAL: Final = frozenset({DONE, FAILED})
-VERSION: Final = "1"
 GATHER: Final = 0.05  # seconds the writer waits for more writes before a commit
 MARK_GATHER: Final = 0.001  # seconds a mark waits for others to share its commit (an fsync)
-
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS requests (
-    key TEXT PRIMARY KEY,
-    position INTEGER NOT NULL,
-    content TEXT NOT NULL,
-    state TEXT NOT NULL,
-    account TEXT,
-    sent_at REAL,
-    job_id TEXT,
-    job_ids TEXT NOT NULL DEFAULT '[]',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    result TEXT,
-    error TEXT,
-    credits REAL,
-    file TEXT,
-    size INTEGER,
-    updated REAL NOT NULL
-);
-"""
-_COLUMNS: Final = (
-    "key, position, content, state, account, sent_at, job_id, job_ids, attempts, "
-    "result, error, credits, file, size"
-)
-
-
-def content_of(request: Any) -> str:
-    """A request's fields (without its ``key``) as JSON, in their declared order.
-
-    Fields at their default are left out, so a field added in a later release
-    leaves the content (and the keys derived from it) of existing requests alone.
-    """
-    fields = _FIELDS.get(type(request))
-    if fields is None:
-        fields = _FIELDS[type(request)] = tuple(
-            (field.name, field.default)
-            for field in attrs.fields(type(request))
-            if field.name != "key"
-        )
-    given = {}
-    for name, default in fields:
-        value = getattr(request, name)
-        if value != default or default is attrs.NOTHING:
-            given[name] = value
-    return json.dumps(given, default=list, ensure_ascii=False)
-
-
-_FIELDS: dict[type, tuple[tuple[str, Any], ...]] = {}
-
-
-def key_of(request: Any, position: int, content: str) -> str:
-    """The request's own ``key``, else ``<position>-<12 hex digits of its content>``."""
-    given: str | None = getattr(request, "key", None)
-    if given is not None:
-        return given
-    digest = hashlib.sha256(content.encode()).hexdigest()[:12]
-    return f"{position:06d}-{digest}"
-
-
-@attrs.define
-class Entry:
-    """One request's row."""
-
-    key: str
-    position: int
-    content: str
-    state: str
-    account: str | None = None
-    sent_at: float | None = None
-    job_id: str | None = None
-    job_ids: list[str] = attrs.field(factory=list)
-    attempts: int = 0
-    result: dict[str, Any] | str | None = None  # read back as text, parsed when replayed
-    error: dict[str, Any] | None = None
-    credits: float | None = None
-    file: str | None = None
-    size: int | None = None
-
-    @property
-    def final(self) -> bool:
-        """Whether the request has its result."""
-        return self.state in FINAL
 
 
 class Journal:
@@ -194,21 +97,21 @@ class Journal:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._synchronous = "NORMAL"
-            db.executescript(_SCHEMA)
+            db.executescript(SCHEMA)
             meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
             if not meta:
                 db.executemany(
                     "INSERT INTO meta VALUES (?, ?)", [("kind", kind), ("version", VERSION)]
                 )
-            _check_kind(self.path, meta.get("kind", kind), kind)
-            rows = db.execute(f"SELECT {_COLUMNS} FROM requests").fetchall()  # noqa: S608
+            check_kind(self.path, meta.get("kind", kind), kind)
+            rows = db.execute(f"SELECT {COLUMNS} FROM requests").fetchall()  # noqa: S608
         except sqlite3.DatabaseError as exc:
             self._close()
             raise JournalError(f"{self.path} is not a journal: {exc}") from exc
         except BaseException:
             self._close()
             raise
-        return {row[0]: _entry(row) for row in rows}
+        return {row[0]: entry_of(row) for row in rows}
 
     async def save(self, entry: Entry) -> None:
         """Write ``entry`` (and everything queued before it); committed when this returns.
@@ -216,7 +119,7 @@ class Journal:
         Saves that arrive together share one commit: the first caller writes,
         in a worker thread, every row that comes in while it writes.
         """
-        self._pending.append(_row(entry))
+        self._pending.append(row_of(entry))
         batch = self._next
         if batch is None:
             raise JournalError(f"{self.path} is not open")
@@ -263,7 +166,7 @@ class Journal:
         """
         if self._db is None:
             raise JournalError(f"{self.path} is closed")
-        self._queue.append(_row(entry))
+        self._queue.append(row_of(entry))
         self._queued.set()
 
     def _write_queued(self) -> None:
@@ -306,7 +209,7 @@ class Journal:
             self._synchronous = synchronous
         db.execute("BEGIN")
         try:
-            db.executemany(_INSERT, rows)
+            db.executemany(INSERT, rows)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -353,72 +256,6 @@ class _Flush:
         self.error: BaseException | None = None
 
 
-_INSERT: Final = f"INSERT OR REPLACE INTO requests VALUES ({', '.join('?' * 15)})"  # noqa: S608
-
-
-def _row(entry: Entry) -> tuple[Any, ...]:
-    return (
-        entry.key,
-        entry.position,
-        entry.content,
-        entry.state,
-        entry.account,
-        entry.sent_at,
-        entry.job_id,
-        json.dumps(entry.job_ids),
-        entry.attempts,
-        entry.result
-        if entry.result is None or isinstance(entry.result, str)
-        else json.dumps(entry.result),
-        None if entry.error is None else json.dumps(entry.error),
-        entry.credits,
-        entry.file,
-        entry.size,
-        time.time(),
-    )
-
-
-def _check_kind(path: Path, found: str, kind: str) -> None:
-    if found != kind:
-        raise JournalError(f"{path} is the journal of a {found} batch, not {kind}")
-
-
-def read(path: str | os.PathLike[str]) -> tuple[str, list[Entry]]:
-    """The kind and entries of a journal, read without taking its lock (for a status).
-
-    Raises:
-        JournalError: The file is missing or is not a journal.
-    """
-    if not Path(path).is_file():
-        raise JournalError(f"no journal at {path}")
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            kind = dict(db.execute("SELECT name, value FROM meta").fetchall()).get("kind", "")
-            rows = db.execute(f"SELECT {_COLUMNS} FROM requests ORDER BY position").fetchall()  # noqa: S608
-    except sqlite3.DatabaseError as exc:
-        raise JournalError(f"{path} is not a journal: {exc}") from exc
-    return kind, [_entry(row) for row in rows]
-
-
-def _entry(row: tuple[Any, ...]) -> Entry:
-    return Entry(
-        key=row[0],
-        position=row[1],
-        content=row[2],
-        state=row[3],
-        account=row[4],
-        sent_at=row[5],
-        job_id=row[6],
-        job_ids=json.loads(row[7] or "[]"),
-        attempts=row[8],
-        result=row[9],
-        error=None if row[10] is None else json.loads(row[10]),
-        credits=row[11],
-        file=row[12],
-        size=row[13],
-    )
-
-
 def _locked(path: Path) -> IO[str]:
     """Open and lock ``<path>.lock`` without waiting; `JournalError` if it is held."""
     lock = path.with_name(path.name + ".lock").open("a+", encoding="utf-8")
@@ -435,8 +272,3 @@ def _locked(path: Path) -> IO[str]:
         lock.close()
         raise JournalError(f"another process is running the batch of {path}") from exc
     return lock
-
-
-def entries_by_position(entries: Mapping[str, Entry]) -> Iterator[Entry]:
-    """The entries in input order."""
-    return iter(sorted(entries.values(), key=lambda entry: entry.position))

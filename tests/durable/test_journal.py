@@ -26,7 +26,8 @@ from pixverse_audio import (
     _journal,
     _reconcile,
 )
-from pixverse_audio._journal import SENDING, Entry, Journal, content_of, key_of, read
+from pixverse_audio._journal import Journal
+from pixverse_audio._journal_rows import SENDING, Entry, content_of, key_of, read
 from pixverse_audio.emulator import Emulator, Timing
 
 pytestmark = pytest.mark.anyio

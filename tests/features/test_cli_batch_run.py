@@ -25,7 +25,8 @@ import pytest
 import pixverse_audio._cli_base as cli_base
 from pixverse_audio import AsyncClient, JournalError, PollPolicy
 from pixverse_audio._cli import main
-from pixverse_audio._journal import RUNNING, Journal, read
+from pixverse_audio._journal import Journal
+from pixverse_audio._journal_rows import RUNNING, read
 from pixverse_audio.emulator import Emulator, Timing
 from tests.features.test_cli import api, served, subprocess_env
 
