@@ -28,6 +28,7 @@ from ._durable import Durable, Start
 from ._errors import (
     ConfigurationError,
     GenerationFailedError,
+    JournalError,
     NotFoundError,
     PixverseAudioError,
     ValidationError,
@@ -36,6 +37,7 @@ from ._events import Events
 from ._jobs import GenerationResult, JobEvent
 from ._journal import Journal
 from ._kinds import Kind
+from ._logging import logger
 from ._models import SpeechClip, Track
 from ._ports import Gateway
 from ._requests import MusicRequest, SpeechRequest
@@ -160,10 +162,20 @@ class Batch(Generic[R, O]):
         # a cancellation from outside) is not the task group's business: the
         # group is closed as if the block ended normally, its tasks clean up
         # (shielded), and the exception propagates unchanged, not wrapped.
+        failure: BaseException | None = None
         try:
             await group.__aexit__(None, None, None)
+        except BaseException as error:
+            failure = error
+            raise
         finally:
-            await self._durable.close()
+            try:
+                await self._durable.close()
+            except JournalError as error:
+                if exc is None and failure is None:
+                    raise
+                # the exception already on its way (a cancellation, say) goes on
+                logger.warning("%s", error)
         return None
 
     def __aiter__(self) -> Batch[R, O]:

@@ -468,3 +468,33 @@ def test_the_blocking_client_runs_a_journaled_batch(tmp_path: Path) -> None:
     assert all(result.ok for result in first)
     assert all(result.resumed for result in again)
     assert creates(server) == 3
+
+
+async def test_a_journal_that_cannot_close_does_not_hide_the_blocks_own_exception(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Leaving the block with an exception while the journal's last rows cannot be written:
+    the block's exception goes on (a warning names the journal); leaving it normally
+    raises JournalError."""
+    server = emulator(0.05)
+    requests = [MusicRequest(prompt=f"song {i}") for i in range(2)]
+
+    def full(self: Journal, rows: list[Any], synchronous: str) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    async def leave(client: AsyncClient, journal: Path, error: Exception | None) -> None:
+        """Leave the block after the first result, the disk full from then on."""
+        async with client.music.generate_many(requests, journal=journal) as results:
+            async for _ in results:
+                monkeypatch.setattr(Journal, "_commit", full)
+                if error is not None:
+                    raise error
+                break
+
+    async with server.client() as client:
+        with pytest.raises(ValueError, match="the caller's own"):
+            await leave(client, tmp_path / "a", ValueError("the caller's own"))
+        assert "could not be written: database or disk is full" in caplog.text
+        monkeypatch.undo()
+        with pytest.raises(JournalError, match="could not be written"):
+            await leave(client, tmp_path / "b", None)
